@@ -1,0 +1,79 @@
+"""What every command shares: override parsing and the way errors end a command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+
+from ivory.config.values import Text
+from ivory.errors import ConfigError, IvoryError
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "handle_errors", "parse_overrides"]
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+T = TypeVar("T")
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Text]:
+    """Turn ``k=v`` items into overrides; the value is split off at the first ``=`` only.
+
+    Raises:
+        ConfigError: An item has no ``=`` or an empty name.
+    """
+    from ivory.errors import ConfigIssue
+
+    overrides: dict[str, Text] = {}
+    issues = []
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            issues.append(ConfigIssue(item, "expected NAME=VALUE", item))
+            continue
+        overrides[name.strip()] = Text(value)
+    if issues:
+        raise ConfigError(issues)
+    return overrides
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """End the command with a one-line message per problem instead of a traceback.
+
+    Configuration errors exit 2, other ivory errors 1. ``IVORY_FULL_ERROR=1`` shows the traceback.
+    """
+    try:
+        yield
+    except IvoryError as exc:
+        if os.environ.get("IVORY_FULL_ERROR") == "1":
+            raise
+        for line in str(exc).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def command(function: Callable[..., T]) -> Callable[..., T]:
+    """Wrap a command so that its errors end it through `handle_errors`."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with handle_errors():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def echo(message: str) -> None:
+    """Print one line of a command's output."""
+    typer.echo(message)
+    sys.stdout.flush()

@@ -1,0 +1,28 @@
+"""The ``ivory`` application."""
+
+from __future__ import annotations
+
+import typer
+
+from ivory.cli.run import run
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ivory",
+    help="Declarative, typed configuration of machine-learning experiments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("run")(run)
+
+
+@app.callback()
+def _root() -> None:
+    """Declarative, typed configuration of machine-learning experiments."""
+
+
+def main() -> None:
+    """Run the ``ivory`` command."""
+    app()

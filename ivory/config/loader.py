@@ -1,0 +1,310 @@
+"""Reading parameter files: YAML 1.2, positions, duplicate keys, `extends` and `include`.
+
+Files are read with ruamel.yaml's safe YAML 1.2 rules (``1e-3`` is a float, ``010`` is ten,
+quoted scalars stay strings). The node tree is walked by hand so that every duplicate key of a
+file is reported in one pass, merge keys (``<<``) work, aliases become independent copies, and
+the line and column of every node are kept in a `SourceMap`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path as FilePath
+from typing import IO, Any
+
+from ivory.config.paths import Path, format_path
+from ivory.errors import ConfigError, ConfigIssue
+
+__all__ = ["Document", "SourceMap", "compose_file", "load_file", "load_text", "merge_trees"]
+
+MISSING = "???"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class SourceMap:
+    """Where each node of a parameter tree was written: ``file:line:col`` by path."""
+
+    def __init__(self, positions: Mapping[Path, str] | None = None, default: str = "") -> None:
+        self._positions: dict[Path, str] = dict(positions or {})
+        self.default = default
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._positions
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._positions)
+
+    def set(self, path: Path, source: str) -> None:
+        """Record where `path` was written."""
+        self._positions[path] = source
+
+    def find(self, path: Path) -> str:
+        """The source of `path`, or of its nearest written ancestor."""
+        for end in range(len(path), -1, -1):
+            source = self._positions.get(path[:end])
+            if source is not None:
+                return source
+        return self.default
+
+    def prefixed(self, prefix: Path) -> SourceMap:
+        """The same positions with `prefix` put before every path."""
+        return SourceMap({prefix + path: src for path, src in self._positions.items()}, self.default)
+
+    def update(self, other: SourceMap) -> None:
+        """Take every position of `other`, replacing those already here."""
+        self._positions.update(other._positions)
+
+
+class Document:
+    """A loaded parameter file: its plain tree and where each node came from."""
+
+    def __init__(self, tree: dict[str, Any], sources: SourceMap, name: str) -> None:
+        self.tree = tree
+        self.sources = sources
+        self.name = name
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.version = (1, 2)
+    return yaml
+
+
+def load_text(text: str | IO[str], name: str = "<string>") -> Document:
+    """Load one YAML document into a plain tree, reporting every structural problem at once.
+
+    An empty or comment-only document is an empty mapping; a root that is not a mapping is an
+    error naming the file.
+
+    Args:
+        text: The YAML text, or a stream to read it from.
+        name: The file name used in positions and messages.
+
+    Returns:
+        The document.
+
+    Raises:
+        ConfigError: The YAML is malformed, has duplicate keys, or its root is not a mapping.
+    """
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    if not isinstance(text, str):
+        text = text.read()
+    try:
+        root = _yaml().compose(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        source = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise ConfigError(ConfigIssue("", f"invalid YAML: {problem}", source)) from exc
+    except YAMLError as exc:
+        raise ConfigError(ConfigIssue("", f"invalid YAML: {exc}", name)) from exc
+    sources = SourceMap(default=name)
+    if root is None:
+        return Document({}, sources, name)
+    builder = _TreeBuilder(name, sources)
+    tree = builder.build(root, ())
+    if builder.issues:
+        raise ConfigError(builder.issues)
+    if not isinstance(tree, dict):
+        kind = "list" if isinstance(tree, list) else type(tree).__name__
+        raise ConfigError(
+            ConfigIssue("", f"the root of a parameter file must be a mapping (got {kind})", name)
+        )
+    return Document(tree, sources, name)
+
+
+def load_file(path: str | FilePath) -> Document:
+    """Load one YAML file (without composing `extends` or `include`)."""
+    file = FilePath(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(ConfigIssue("", f"cannot read the file: {exc.strerror}", str(file))) from exc
+    return load_text(text, str(file))
+
+
+class _TreeBuilder:
+    """Turns ruamel's node graph into plain dicts, lists and scalars."""
+
+    def __init__(self, name: str, sources: SourceMap) -> None:
+        self.name = name
+        self.sources = sources
+        self.issues: list[ConfigIssue] = []
+        self.constructor = _yaml().constructor
+
+    def where(self, node: Any) -> str:
+        mark = node.start_mark
+        return f"{self.name}:{mark.line + 1}:{mark.column + 1}"
+
+    def build(self, node: Any, path: Path) -> Any:
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        self.sources.set(path, self.where(node))
+        if isinstance(node, MappingNode):
+            return self.build_mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: Any) -> Any:
+        value = self.constructor.construct_object(node, deep=True)
+        # ruamel returns subclasses of int/float/str that carry formatting; keep plain values.
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        if isinstance(value, str):
+            return str(value)
+        return value
+
+    def build_mapping(self, node: Any, path: Path) -> dict[Any, Any]:
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        seen: dict[Any, str] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG or (
+                getattr(key_node, "value", None) == "<<" and key_node.tag.endswith(":merge")
+            ):
+                # A merge key: its mappings supply keys that the local ones override.
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    if isinstance(source, MappingNode):
+                        for key, value in self.build_mapping(source, path).items():
+                            merged.setdefault(key, value)
+                continue
+            key = self.scalar(key_node)
+            if isinstance(key, list | dict):
+                self.issues.append(
+                    ConfigIssue(format_path(path), "a mapping key must be a scalar", self.where(key_node))
+                )
+                continue
+            where = self.where(key_node)
+            if key in seen:
+                first_line = seen[key].rsplit(":", 2)[-2]
+                self.issues.append(
+                    ConfigIssue(
+                        format_path((*path, key)),
+                        f"duplicate key {key!r} (first on line {first_line}, again on line "
+                        f"{where.rsplit(':', 2)[-2]})",
+                        where,
+                    )
+                )
+                continue
+            seen[key] = where
+            result[key] = self.build(value_node, (*path, key))
+            self.sources.set((*path, key), self.where(value_node) if value_node.value not in ("", None) else where)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+
+def merge_trees(base: Any, child: Any) -> Any:
+    """Deep-merge `child` over `base` with OmegaConf: the child wins, lists are replaced.
+
+    A child value of ``???`` (missing) does not wipe a value the base sets.
+    """
+    from omegaconf import OmegaConf
+
+    if not isinstance(base, dict) or not isinstance(child, dict):
+        return child
+    merged = OmegaConf.merge(
+        OmegaConf.create(base, flags={"allow_objects": True}),
+        OmegaConf.create(child, flags={"allow_objects": True}),
+    )
+    return OmegaConf.to_container(merged, resolve=False)
+
+
+def compose_file(path: str | FilePath) -> Document:
+    """Load a parameter file with its `extends` chain and `include` templates applied.
+
+    Args:
+        path: The file to load.
+
+    Returns:
+        The composed document, without the ``extends`` and ``include`` keys.
+
+    Raises:
+        ConfigError: A file cannot be read or parsed, a base or include file is missing, or
+            `extends` forms a cycle.
+    """
+    return _compose(FilePath(path), ())
+
+
+def _compose(file: FilePath, chain: tuple[FilePath, ...]) -> Document:
+    resolved = file.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.stem for p in (*chain[chain.index(resolved) :], resolved))
+        raise ConfigError(ConfigIssue("extends", f"extends forms a cycle: {cycle}", str(file)))
+    document = load_file(file)
+    tree, sources = document.tree, document.sources
+    extends = tree.pop("extends", None)
+    include = tree.pop("include", None)
+
+    # Merge this file over its base, so that the child wins for every key.
+    if extends is not None:
+        base_file = _sibling(file, extends, "extends", sources)
+        base = _compose(base_file, (*chain, resolved))
+        merged_sources = base.sources
+        merged_sources.update(sources)
+        merged_sources.default = sources.default
+        tree, sources = merge_trees(base.tree, tree), merged_sources
+
+    # Fill null keys that name a template of the included files.
+    if include is not None:
+        names = include if isinstance(include, list) else [include]
+        for name in names:
+            templates = _compose(_sibling(file, name, "include", sources), (*chain, resolved))
+            _apply_templates(tree, templates.tree, ())
+    return Document(tree, sources, str(file))
+
+
+def _sibling(file: FilePath, name: Any, key: str, sources: SourceMap) -> FilePath:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(
+            ConfigIssue(key, f"expected the name of a sibling file (got {name!r})", sources.find((key,)), name)
+        )
+    for suffix in ("", ".yaml", ".yml"):
+        candidate = file.parent / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        ConfigIssue(
+            key,
+            f"no file {name}.yaml next to {file.name}",
+            sources.find((key,)),
+            name,
+        )
+    )
+
+
+def _apply_templates(node: Any, templates: dict[str, Any], path: Path) -> None:
+    import copy
+
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value is None and key in templates:
+                node[key] = copy.deepcopy(templates[key])
+            else:
+                _apply_templates(value, templates, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _apply_templates(item, templates, (*path, i))
+
+
+def is_missing(value: Any) -> bool:
+    """Whether `value` is the missing marker ``???``."""
+    return isinstance(value, str) and value == MISSING
+
+
+def is_nan(value: Any) -> bool:
+    """Whether `value` is a float NaN."""
+    return isinstance(value, float) and math.isnan(value)

@@ -1,0 +1,285 @@
+"""Resolving override names against a section and applying their values.
+
+Names are full dotted paths (``model.hidden_sizes``), list elements (``hidden_sizes.0`` or
+``hidden_sizes[0]``), short names matched by suffix (``lr`` for ``optimizer.lr``), colon lists
+(``hidden_sizes:0``, ``hidden_sizes:1``, …) and escaped dots (``special.bos\\.token``). A leading
+``+`` adds a key the file does not have. Nothing here guesses: a name that matches nothing or
+several things is an error that says what it could have meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ivory.config.check import Issue
+from ivory.config.form import constructor_key
+from ivory.config.paths import Path, format_path, parse_path
+from ivory.config.schema import accepts_str, field_annotation
+from ivory.config.values import Text, parse_scalar, unquote
+from ivory.errors import RegistryError
+from ivory.registry import Registry
+
+__all__ = ["Resolved", "apply_overrides", "collapse_colon_lists"]
+
+_COLON = re.compile(r"^(?P<base>.+):(?P<index>\d+)$")
+
+
+@dataclass
+class Resolved:
+    """An override whose name was resolved to a path of the section."""
+
+    given: str
+    path: Path
+    source: str
+
+
+def collapse_colon_lists(updates: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+    """Gather ``name:0``, ``name:1``, … into one list value under ``name``."""
+    result: dict[str, Any] = {}
+    lists: dict[str, dict[int, Any]] = {}
+    for key, value in updates.items():
+        match = _COLON.match(key) if isinstance(key, str) else None
+        if match:
+            lists.setdefault(match["base"], {})[int(match["index"])] = value
+            result.setdefault(match["base"], None)
+        else:
+            result[key] = value
+    issues: list[Issue] = []
+    for base, items in lists.items():
+        if sorted(items) != list(range(len(items))):
+            issues.append(
+                Issue(
+                    (),
+                    f"colon list {base}:N must number its items 0, 1, … without gaps "
+                    f"(got {', '.join(map(str, sorted(items)))})",
+                    override=f"{base}:N",
+                )
+            )
+            result.pop(base, None)
+            continue
+        result[base] = [items[i] for i in range(len(items))]
+    return result, issues
+
+
+def apply_overrides(
+    section: dict[str, Any], updates: Mapping[str, Any], registry: Registry, section_name: str
+) -> tuple[list[Resolved], list[Issue]]:
+    """Set each override in `section` (in place), resolving its name first.
+
+    Returns:
+        The resolved overrides, and an issue for each name that could not be resolved or set.
+    """
+    resolved: list[Resolved] = []
+    issues: list[Issue] = []
+    index: list[Path] | None = None
+    for given, value in updates.items():
+        source = f"{given}={value}" if isinstance(value, Text) else f"{given}={value!r}"
+        try:
+            if index is None:
+                index = list(_paths(section, ()))
+            path = _resolve(section, str(given), registry, index, section_name)
+            _set(section, path, _coerce(section, path, value, registry))
+        except _Unresolved as exc:
+            issues.append(Issue((), exc.message, value, override=source))
+            continue
+        resolved.append(Resolved(str(given), path, source))
+        index = None  # The tree changed shape; list its paths again for the next name.
+    return resolved, issues
+
+
+class _Unresolved(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _paths(node: Any, path: Path) -> Iterator[Path]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*path, key)
+            yield from _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield (*path, i)
+            yield from _paths(item, (*path, i))
+
+
+def _resolve(
+    section: dict[str, Any], given: str, registry: Registry, index: list[Path], section_name: str
+) -> Path:
+    adding = given.startswith("+")
+    try:
+        segments = parse_path(given[1:] if adding else given)
+    except ValueError as exc:
+        raise _Unresolved(str(exc)) from exc
+    if len(segments) > 1 and segments[0] == section_name and segments[1] in section:
+        segments = segments[1:]  # A path pasted from an error message, with its section.
+
+    # A full path from the top of the section.
+    walked, failure = _walk(section, segments, registry)
+    if walked is not None:
+        return walked
+    if adding:
+        raise _Unresolved(failure or "cannot add this key")
+    if segments[0] in section and failure:
+        raise _Unresolved(failure)
+
+    # A short name, matched against the ends of every path.
+    matches = [path for path in index if _ends_with(path, segments)]
+    if not matches:
+        matches = [path for path in _unset_fields(section, registry) if _ends_with(path, segments)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = ", ".join(format_path(path) for path in matches)
+        raise _Unresolved(f"ambiguous name: it matches {listed}; give one of these paths")
+    raise _Unresolved(_unknown(given, segments, index))
+
+
+def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
+    if len(path) < len(segments):
+        return False
+    return all(str(a) == b for a, b in zip(path[len(path) - len(segments) :], segments, strict=True))
+
+
+def _walk(section: dict[str, Any], segments: tuple[str, ...], registry: Registry) -> tuple[Path | None, str]:
+    """Follow `segments` from the top; return the path, or None and why it failed."""
+    node: Any = section
+    path: list[str | int] = []
+    for depth, segment in enumerate(segments):
+        last = depth == len(segments) - 1
+        where = format_path(path) or "the top"
+        if isinstance(node, list):
+            if not re.fullmatch(r"-?\d+", segment):
+                return None, f"{where} is a list; index it with a number (got {segment!r})"
+            position = int(segment)
+            if not -len(node) <= position < len(node):
+                return None, (
+                    f"index {position} is out of range: {format_path(path)} has "
+                    f"{len(node)} element{'s' if len(node) != 1 else ''}"
+                )
+            path.append(position % len(node))
+            node = node[position]
+            continue
+        if not isinstance(node, dict):
+            return None, f"{where} is a {type(node).__name__} value, not a mapping or a list"
+        if segment in node:
+            path.append(segment)
+            node = node[segment]
+            continue
+        if last and _accepts(node, segment, registry):
+            return (*path, segment), ""
+        return None, _unknown_key(node, segment, segments[depth:], path, registry)
+    return tuple(path), ""
+
+
+def _accepts(node: dict[str, Any], key: str, registry: Registry) -> bool:
+    kind = constructor_key(node)
+    if kind is None or not isinstance(node[kind], str):
+        return False
+    try:
+        constructor = registry.get(node[kind])
+    except RegistryError:
+        return False
+    kwargs = {k: v for k, v in node.items() if k != kind}
+    accepted, _ = field_annotation(constructor, kwargs, key)
+    return accepted
+
+
+def _unknown_key(
+    node: dict[str, Any], segment: str, rest: tuple[str, ...], path: list[str | int], registry: Registry
+) -> str:
+    full = format_path((*path, segment))
+    joined = ".".join(rest)
+    if len(rest) > 1 and joined in node:
+        escaped = format_path((*path, joined))
+        return f"unknown key {full}; the key {joined!r} exists: escape its dots as {escaped}"
+    names = [str(key) for key in node] + _field_names(node, registry)
+    close = difflib.get_close_matches(segment, names, n=1, cutoff=0.5)
+    message = f"unknown key {full}"
+    if close:
+        message += f"; did you mean {format_path((*path, close[0]))}?"
+    return message
+
+
+def _field_names(node: dict[str, Any], registry: Registry) -> list[str]:
+    kind = constructor_key(node)
+    if kind is None or not isinstance(node[kind], str):
+        return []
+    try:
+        constructor = registry.get(node[kind])
+    except RegistryError:
+        return []
+    from ivory.config.schema import model_for
+
+    model = model_for(constructor, {k: v for k, v in node.items() if k != kind})
+    return [] if model is None else [name for name in model.model_fields if name not in node]
+
+
+def _unset_fields(section: dict[str, Any], registry: Registry) -> Iterator[Path]:
+    """Paths of the constructor arguments a node could take but does not set."""
+    stack: list[tuple[Any, Path]] = [(section, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for name in _field_names(node, registry):
+                yield (*path, name)
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node))
+
+
+def _unknown(given: str, segments: tuple[str, ...], index: list[Path]) -> str:
+    last = segments[-1]
+    by_last: dict[str, list[Path]] = {}
+    for path in index:
+        if path and isinstance(path[-1], str):
+            by_last.setdefault(path[-1], []).append(path)
+    close = difflib.get_close_matches(last, list(by_last), n=3, cutoff=0.6)
+    message = f"unknown name {given!r}: no parameter is called so"
+    if close:
+        options = [format_path(path) for name in close for path in by_last[name]]
+        message += "; did you mean " + " or ".join(options) + "?"
+    return message
+
+
+def _coerce(section: dict[str, Any], path: Path, value: Any, registry: Registry) -> Any:
+    """Parse command-line text for the field it lands in; other values pass unchanged."""
+    if not isinstance(value, Text):
+        return value
+    text = str(value)
+    if path and path[-1] in ("class", "call", "def"):
+        return unquote(text) if unquote(text) is not None else text
+    annotation = _annotation(section, path, registry)
+    if accepts_str(annotation):
+        quoted = unquote(text)
+        return quoted if quoted is not None else text
+    return parse_scalar(text)
+
+
+def _annotation(section: dict[str, Any], path: Path, registry: Registry) -> Any:
+    parent: Any = section
+    for segment in path[:-1]:
+        parent = parent[segment]
+    if not isinstance(parent, dict) or not isinstance(path[-1], str):
+        return Any
+    kind = constructor_key(parent)
+    if kind is None or not isinstance(parent[kind], str):
+        return Any
+    try:
+        constructor = registry.get(parent[kind])
+    except RegistryError:
+        return Any
+    kwargs = {k: v for k, v in parent.items() if k != kind}
+    return field_annotation(constructor, kwargs, path[-1])[1]
+
+
+def _set(section: dict[str, Any], path: Path, value: Any) -> None:
+    node: Any = section
+    for segment in path[:-1]:
+        node = node[segment]
+    node[path[-1]] = value
