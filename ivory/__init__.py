@@ -10,7 +10,9 @@ from __future__ import annotations
 from ivory.config.params import Params
 from ivory.core.base import Base, Callback, CallbackCaller, Creator, Experiment
 from ivory.core.client import Client, create_client
-from ivory.core.run import Run, Study, Task
+from ivory.core.run import Run
+from ivory.core.study import Study
+from ivory.core.task import Task
 from ivory.errors import (
     BuildError,
     ConfigError,

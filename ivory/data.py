@@ -44,7 +44,7 @@ def kfold_split(
         raise ValueError(f"test_size must be in [0, 1) (got {test_size})")
     order = np.random.default_rng(random_state).permutation(n_samples)
     folds = np.empty(n_samples, dtype=np.int8)
-    n_test = int(round(n_samples * test_size))
+    n_test = round(n_samples * test_size)
     folds[order[:n_test]] = TEST_FOLD
     rest = order[n_test:]
     folds[rest] = np.arange(len(rest)) % n_splits
@@ -70,12 +70,17 @@ class Data:
     def get_index(self, mode: Mode, fold: int) -> npt.NDArray[Any]:
         """The sample indices of `mode` when `fold` is the validation fold."""
         if mode == "train":
-            return self.index[(self.fold != fold) & (self.fold != TEST_FOLD)]
-        if mode == "val":
-            return self.index[self.fold == fold]
-        return self.index[self.fold == TEST_FOLD]
+            selected = (self.fold != fold) & (self.fold != TEST_FOLD)
+        elif mode == "val":
+            selected = self.fold == fold
+        else:
+            selected = self.fold == TEST_FOLD
+        index: npt.NDArray[Any] = self.index[selected]
+        return index
 
-    def get(self, index: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    def get(
+        self, index: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
         """``(index, input, target)`` of the given sample indices."""
         return self.index[index], self.input[index], self.target[index]
 
@@ -195,4 +200,5 @@ class Datasets:
         return dataset
 
     def __repr__(self) -> str:
-        return f"Datasets(fold={self.fold}, train={len(self.train)}, val={len(self.val)}, test={len(self.test)})"
+        sizes = f"train={len(self.train)}, val={len(self.val)}, test={len(self.test)}"
+        return f"Datasets(fold={self.fold}, {sizes})"

@@ -87,9 +87,7 @@ class ConfigError(IvoryError, ValueError):
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
     @classmethod
-    def single(
-        cls, path: str, message: str, source: str = "", value: Any = _UNSET
-    ) -> ConfigError:
+    def single(cls, path: str, message: str, source: str = "", value: Any = _UNSET) -> ConfigError:
         """Build an error with one issue."""
         return cls(ConfigIssue(path, message, source, value))
 

@@ -1,0 +1,1 @@
+"""Members that take part in a run's events: results, metrics, monitor, tracking."""

@@ -117,4 +117,8 @@ def _function(name: str, spec: str | MetricFunction | None) -> MetricFunction:
 
 def _flat(array: Any) -> Any:
     array = np.asarray(array)
-    return array.reshape(len(array), -1).squeeze(-1) if array.ndim > 1 and array.shape[-1] == 1 else array
+    return (
+        array.reshape(len(array), -1).squeeze(-1)
+        if array.ndim > 1 and array.shape[-1] == 1
+        else array
+    )

@@ -42,7 +42,9 @@ class Monitor:
             available = ", ".join(metrics) if metrics is not None else "none"
             raise IvoryError(f"monitor.metric: no metric {self.metric!r} (available: {available})")
         self.score = float(metrics[self.metric])
-        better = self.score < self.best_score if self.mode == "min" else self.score > self.best_score
+        better = (
+            self.score < self.best_score if self.mode == "min" else self.score > self.best_score
+        )
         self.is_best = better
         if better:
             self.best_score = self.score

@@ -45,7 +45,9 @@ class Results:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Take the arrays of a saved state."""
-        self.data = {mode: {k: np.asarray(v) for k, v in arrays.items()} for mode, arrays in state.items()}
+        self.data = {
+            mode: {k: np.asarray(v) for k, v in arrays.items()} for mode, arrays in state.items()
+        }
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{mode}={len(arrays['index'])}" for mode, arrays in self.data.items())

@@ -34,7 +34,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Text]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            issues.append(ConfigIssue(item, "expected NAME=VALUE", item))
+            issues.append(ConfigIssue(item, "expected NAME=VALUE"))
             continue
         overrides[name.strip()] = Text(value)
     if issues:

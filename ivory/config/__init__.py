@@ -1,0 +1,1 @@
+"""Parameter files: loading, composition, schemas, overrides and values."""

@@ -34,7 +34,9 @@ class Issue:
     """For a name that could not be resolved: the override as the caller wrote it."""
 
 
-def references_in(node: Any, key: str | int | None, path: Path) -> Iterator[tuple[Path, Reference | str]]:
+def references_in(
+    node: Any, key: str | int | None, path: Path
+) -> Iterator[tuple[Path, Reference | str]]:
     """Every reference below `node`, parsed, or the parse error's message."""
     if is_reference(node):
         try:
@@ -62,7 +64,9 @@ def member_order(members: dict[str, Any]) -> tuple[list[str], list[Issue]]:
         depends[name] = []
         for path, reference in references_in(node, name, (name,)):
             if isinstance(reference, str):
-                issues.append(Issue(path, f"invalid reference: {reference}", _value_at(members, path)))
+                issues.append(
+                    Issue(path, f"invalid reference: {reference}", _value_at(members, path))
+                )
             elif reference.member not in members:
                 issues.append(
                     Issue(
@@ -78,7 +82,9 @@ def member_order(members: dict[str, Any]) -> tuple[list[str], list[Issue]]:
                 depends[name].append(reference.member)
     cycle = _find_cycle(depends)
     if cycle:
-        issues.append(Issue((cycle[0],), "members refer to each other in a cycle: " + " -> ".join(cycle)))
+        issues.append(
+            Issue((cycle[0],), "members refer to each other in a cycle: " + " -> ".join(cycle))
+        )
         return list(members), issues
     order: list[str] = []
     done: set[str] = set()
@@ -121,7 +127,9 @@ def _value_at(tree: Any, path: Path) -> Any:
     return tree
 
 
-def check_members(members: dict[str, Any], registry: Registry) -> tuple[dict[str, Any], list[Issue]]:
+def check_members(
+    members: dict[str, Any], registry: Registry
+) -> tuple[dict[str, Any], list[Issue]]:
     """Validate every node of a section of members.
 
     Args:
@@ -133,7 +141,9 @@ def check_members(members: dict[str, Any], registry: Registry) -> tuple[dict[str
         issue found.
     """
     issues: list[Issue] = []
-    checked = {name: _check(node, name, (name,), registry, issues) for name, node in members.items()}
+    checked = {
+        name: _check(node, name, (name,), registry, issues) for name, node in members.items()
+    }
     _, order_issues = member_order(checked)
     return checked, issues + order_issues
 
@@ -143,7 +153,9 @@ def _check(node: Any, key: Any, path: Path, registry: Registry, issues: list[Iss
         return [_check(item, key, (*path, i), registry, issues) for i, item in enumerate(node)]
     if not isinstance(node, dict):
         if is_missing(node):
-            issues.append(Issue(path, "missing value (???); give one in the file or as an override"))
+            issues.append(
+                Issue(path, "missing value (???); give one in the file or as an override")
+            )
         return node
     kind = constructor_key(node)
     if kind is None:
@@ -156,7 +168,9 @@ def _check_constructor(
 ) -> dict[str, Any]:
     others = [key for key in ("class", "call", "def") if key in node and key != kind]
     if others:
-        issues.append(Issue((*path, others[0]), f"a node takes one of class, call or def (has {kind!r} too)"))
+        issues.append(
+            Issue((*path, others[0]), f"a node takes one of class, call or def (has {kind!r} too)")
+        )
     name = node[kind]
     kwargs = {key: value for key, value in node.items() if key != kind}
 
@@ -165,9 +179,7 @@ def _check_constructor(
     checked: dict[str, Any] = {}
     for key, value in kwargs.items():
         checked[key] = _check(value, key, (*path, key), registry, issues)
-        if is_reference(value) or builds_objects(value):
-            deferred.add(key)
-        elif is_missing(value):
+        if is_reference(value) or builds_objects(value) or is_missing(value):
             deferred.add(key)
 
     # Resolve the constructor, then validate the arguments against its model.

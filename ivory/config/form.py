@@ -28,7 +28,9 @@ def constructor_key(node: Any) -> str | None:
     return None
 
 
-def normalize(document: Document, name: str, registry: Registry) -> tuple[dict[str, Any], SourceMap]:
+def normalize(
+    document: Document, name: str, registry: Registry
+) -> tuple[dict[str, Any], SourceMap]:
     """Turn a composed document into the full form with default constructors filled in.
 
     Args:
@@ -77,7 +79,9 @@ def fill_defaults(
     return result
 
 
-def _with_default(key: Any, value: Any, registry: Registry, library: str | None, *, top: bool) -> Any:
+def _with_default(
+    key: Any, value: Any, registry: Registry, library: str | None, *, top: bool
+) -> Any:
     if isinstance(value, dict):
         local_library = value.get("library", library)
         if "library" in value and constructor_key(value) is None:

@@ -50,7 +50,9 @@ class SourceMap:
 
     def prefixed(self, prefix: Path) -> SourceMap:
         """The same positions with `prefix` put before every path."""
-        return SourceMap({prefix + path: src for path, src in self._positions.items()}, self.default)
+        return SourceMap(
+            {prefix + path: src for path, src in self._positions.items()}, self.default
+        )
 
     def update(self, other: SourceMap) -> None:
         """Take every position of `other`, replacing those already here."""
@@ -124,7 +126,9 @@ def load_file(path: str | FilePath) -> Document:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(ConfigIssue("", f"cannot read the file: {exc.strerror}", str(file))) from exc
+        raise ConfigError(
+            ConfigIssue("", f"cannot read the file: {exc.strerror}", str(file))
+        ) from exc
     return load_text(text, str(file))
 
 
@@ -184,7 +188,9 @@ class _TreeBuilder:
             key = self.scalar(key_node)
             if isinstance(key, list | dict):
                 self.issues.append(
-                    ConfigIssue(format_path(path), "a mapping key must be a scalar", self.where(key_node))
+                    ConfigIssue(
+                        format_path(path), "a mapping key must be a scalar", self.where(key_node)
+                    )
                 )
                 continue
             where = self.where(key_node)
@@ -201,7 +207,10 @@ class _TreeBuilder:
                 continue
             seen[key] = where
             result[key] = self.build(value_node, (*path, key))
-            self.sources.set((*path, key), self.where(value_node) if value_node.value not in ("", None) else where)
+            self.sources.set(
+                (*path, key),
+                self.where(value_node) if value_node.value not in ("", None) else where,
+            )
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
@@ -270,7 +279,12 @@ def _compose(file: FilePath, chain: tuple[FilePath, ...]) -> Document:
 def _sibling(file: FilePath, name: Any, key: str, sources: SourceMap) -> FilePath:
     if not isinstance(name, str) or not name:
         raise ConfigError(
-            ConfigIssue(key, f"expected the name of a sibling file (got {name!r})", sources.find((key,)), name)
+            ConfigIssue(
+                key,
+                f"expected the name of a sibling file (got {name!r})",
+                sources.find((key,)),
+                name,
+            )
         )
     for suffix in ("", ".yaml", ".yml"):
         candidate = file.parent / f"{name}{suffix}"

@@ -1,8 +1,8 @@
-"""Resolving override names against a section and applying their values.
+r"""Resolving override names against a section and applying their values.
 
 Names are full dotted paths (``model.hidden_sizes``), list elements (``hidden_sizes.0`` or
 ``hidden_sizes[0]``), short names matched by suffix (``lr`` for ``optimizer.lr``), colon lists
-(``hidden_sizes:0``, ``hidden_sizes:1``, …) and escaped dots (``special.bos\\.token``). A leading
+(``hidden_sizes:0``, ``hidden_sizes:1``, …) and escaped dots (``special.bos\.token``). A leading
 ``+`` adds a key the file does not have. Nothing here guesses: a name that matches nothing or
 several things is an error that says what it could have meant.
 """
@@ -143,10 +143,14 @@ def _resolve(
 def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
     if len(path) < len(segments):
         return False
-    return all(str(a) == b for a, b in zip(path[len(path) - len(segments) :], segments, strict=True))
+    return all(
+        str(a) == b for a, b in zip(path[len(path) - len(segments) :], segments, strict=True)
+    )
 
 
-def _walk(section: dict[str, Any], segments: tuple[str, ...], registry: Registry) -> tuple[Path | None, str]:
+def _walk(
+    section: dict[str, Any], segments: tuple[str, ...], registry: Registry
+) -> tuple[Path | None, str]:
     """Follow `segments` from the top; return the path, or None and why it failed."""
     node: Any = section
     path: list[str | int] = []
@@ -191,7 +195,11 @@ def _accepts(node: dict[str, Any], key: str, registry: Registry) -> bool:
 
 
 def _unknown_key(
-    node: dict[str, Any], segment: str, rest: tuple[str, ...], path: list[str | int], registry: Registry
+    node: dict[str, Any],
+    segment: str,
+    rest: tuple[str, ...],
+    path: list[str | int],
+    registry: Registry,
 ) -> str:
     full = format_path((*path, segment))
     joined = ".".join(rest)

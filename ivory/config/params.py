@@ -27,9 +27,10 @@ DEFAULT_SECTIONS: dict[str, dict[str, Any]] = {"task": {}, "study": {}}
 
 
 class Params(dict[str, Any]):
-    """A parameter tree with attribute access: ``params.run.model.lr == params["run"]["model"]["lr"]``.
+    """A parameter tree with attribute and item access.
 
-    Keys that are not identifiers, or that clash with a `dict` method, are reached by item access.
+    ``params.run.model.lr`` is ``params["run"]["model"]["lr"]``. Keys that are not
+    identifiers, or that clash with a `dict` method, are reached by item access.
     """
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
@@ -48,7 +49,8 @@ class Params(dict[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy as plain dicts and lists."""
-        return to_plain(self)
+        plain: dict[str, Any] = to_plain(self)
+        return plain
 
 
 def _wrap(value: Any) -> Any:
@@ -114,7 +116,7 @@ def create_params(
         else:
             try:
                 section = interpolation.resolve(section)
-            except Exception as exc:  # noqa: BLE001 - OmegaConf's errors carry the key.
+            except Exception as exc:
                 issues.append(Issue((), f"cannot resolve an interpolation: {exc}"))
 
     # Validate every member node.
@@ -137,7 +139,9 @@ def _check_experiment(experiment: Any) -> list[Issue]:
         return []
     name = experiment.get("name")
     if not isinstance(name, str) or not name.strip():
-        return [Issue(("..experiment", "name"), "the experiment name must be a non-empty string", name)]
+        return [
+            Issue(("..experiment", "name"), "the experiment name must be a non-empty string", name)
+        ]
     return []
 
 

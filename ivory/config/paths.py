@@ -1,8 +1,8 @@
-"""Dotted paths into a parameter tree.
+r"""Dotted paths into a parameter tree.
 
 A path is written with dots between segments (``model.hidden_sizes.0``); a list element may also
 be written with brackets (``model.hidden_sizes[0]``); a literal dot inside a key is escaped with a
-backslash (``special.bos\\.token``). Parsed paths are tuples of `str` keys and `int` indices.
+backslash (``special.bos\.token``). Parsed paths are tuples of `str` keys and `int` indices.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["Path", "Segment", "format_path", "parse_path"]
 
 
 def parse_path(text: str) -> tuple[str, ...]:
-    """Split a dotted path into its segments, honouring ``\\.`` escapes and ``[i]`` indices.
+    r"""Split a dotted path into its segments, honouring ``\.`` escapes and ``[i]`` indices.
 
     Segments stay strings: whether ``0`` is a list index or a mapping key is decided against the
     tree it is applied to.
@@ -31,7 +31,7 @@ def parse_path(text: str) -> tuple[str, ...]:
         ValueError: The path is empty, has an empty segment or an unclosed bracket.
 
     Example:
-        >>> parse_path(r"tokenizer.special.bos\\.token")
+        >>> parse_path(r"tokenizer.special.bos\.token")
         ('tokenizer', 'special', 'bos.token')
         >>> parse_path("model.hidden_sizes[1]")
         ('model', 'hidden_sizes', '1')
@@ -81,11 +81,11 @@ def _close(segments: list[str], current: list[str], text: str) -> None:
 
 
 def format_path(path: Sequence[Segment]) -> str:
-    """Join segments into the dotted form that `parse_path` reads back.
+    r"""Join segments into the dotted form that `parse_path` reads back.
 
     Example:
         >>> format_path(("tokenizer", "special", "bos.token"))
-        'tokenizer.special.bos\\\\.token'
+        'tokenizer.special.bos\\.token'
     """
     return ".".join(
         str(segment) if isinstance(segment, int) else _escape(segment) for segment in path

@@ -83,7 +83,6 @@ def parse_reference(text: str, key: str | int | None) -> Reference:
             steps.append(Step("index", index=int(part)))
         else:
             raise ValueError(
-                f"{text!r}: {part!r} is neither an attribute, a call without arguments "
-                "nor an index"
+                f"{text!r}: {part!r} is neither an attribute, a call without arguments nor an index"
             )
     return Reference(member, tuple(steps), text)

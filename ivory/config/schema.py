@@ -66,7 +66,11 @@ def _static_model(constructor: Any) -> type[BaseModel] | None:
 
 def signature_model(constructor: Any, name: str | None = None) -> type[BaseModel] | None:
     """Derive a model from the signature and type hints of a class or callable."""
-    target = constructor.__init__ if isinstance(constructor, type) else constructor
+    target = (
+        vars(constructor).get("__init__", constructor)
+        if isinstance(constructor, type)
+        else constructor
+    )
     try:
         signature = inspect.signature(constructor)
     except (TypeError, ValueError):
@@ -83,8 +87,8 @@ def signature_model(constructor: Any, name: str | None = None) -> type[BaseModel
         annotation = _with_enum_names(hints.get(parameter.name, Any))
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[parameter.name] = (annotation, default)
-    model_name = name or getattr(constructor, "__qualname__", "Constructor")
-    return pydantic.create_model(  # type: ignore[call-overload,no-any-return]
+    model_name = str(name or getattr(constructor, "__qualname__", "Constructor"))
+    return pydantic.create_model(
         model_name,
         __config__=_CONFIG_KWARGS if takes_kwargs else _CONFIG,
         **fields,
@@ -94,7 +98,7 @@ def signature_model(constructor: Any, name: str | None = None) -> type[BaseModel
 def _type_hints(target: Any) -> dict[str, Any]:
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception:  # noqa: BLE001 - a hint that cannot be resolved falls back to Any.
+    except Exception:
         pass
     hints: dict[str, Any] = {}
     module = sys.modules.get(getattr(target, "__module__", ""), None)
@@ -102,8 +106,8 @@ def _type_hints(target: Any) -> dict[str, Any]:
     for key, value in getattr(target, "__annotations__", {}).items():
         if isinstance(value, str):
             try:
-                value = eval(value, namespace)  # noqa: S307 - a type annotation of trusted code.
-            except Exception:  # noqa: BLE001
+                value = eval(value, namespace)
+            except Exception:
                 value = Any
         hints[key] = value
     return hints
@@ -118,7 +122,7 @@ def _with_enum_names(annotation: Any) -> Any:
         return annotation
     args = typing.get_args(annotation)
     if origin is Annotated:
-        return Annotated[(_with_enum_names(args[0]), *args[1:])]  # type: ignore[valid-type]
+        return Annotated[(_with_enum_names(args[0]), *args[1:])]
     if origin in (Union, types.UnionType):
         return Union[tuple(_with_enum_names(arg) for arg in args)]  # noqa: UP007
     if origin is typing.Literal:
@@ -193,7 +197,7 @@ def _issues(
     for error in exc.errors(include_url=False):
         loc = _user_loc(error["loc"], given)
         if error["type"] == "missing":
-            if loc and loc[0] in deferred or partial and len(loc) == 1:
+            if (loc and loc[0] in deferred) or (partial and len(loc) == 1):
                 continue
             message = _missing_message(model, loc)
             value: Any = _NO_VALUE
@@ -222,11 +226,10 @@ def _user_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
     path: list[str | int] = []
     current = data
     for segment in loc:
-        if isinstance(current, Mapping) and segment in current:
-            path.append(segment)
-            current = current[segment]
-        elif isinstance(current, list | tuple) and isinstance(segment, int) and segment < len(
-            current
+        if (isinstance(current, Mapping) and segment in current) or (
+            isinstance(current, list | tuple)
+            and isinstance(segment, int)
+            and segment < len(current)
         ):
             path.append(segment)
             current = current[segment]
@@ -307,9 +310,7 @@ def accepts_str(annotation: Any) -> bool:
     return False
 
 
-def field_annotation(
-    constructor: Any, kwargs: Mapping[str, Any], key: str
-) -> tuple[bool, Any]:
+def field_annotation(constructor: Any, kwargs: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     """Whether `constructor` accepts `key`, and the field's annotation (Any when unknown)."""
     model = model_for(constructor, kwargs)
     if model is None:

@@ -1,0 +1,1 @@
+"""The entities: Base, Creator, Experiment, Run, Task, Study, Client, and building members."""

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from ivory.config.loader import SourceMap
 from ivory.config.params import Params, create_params
-from ivory.registry import Registry, registry as global_registry
+from ivory.registry import Registry
+from ivory.registry import registry as global_registry
 
 if TYPE_CHECKING:
-    from ivory.core.run import Run, Study, Task
+    from ivory.core.run import Run
+    from ivory.core.study import Study
+    from ivory.core.task import Task
     from ivory.tracking import Tracker
 
 __all__ = ["EVENTS", "Base", "Callback", "CallbackCaller", "Creator", "Experiment"]
@@ -55,9 +58,7 @@ class Base:
     """
 
     def __init__(self, params: Mapping[str, Any] | None = None, **instances: Any) -> None:
-        self.params: Params | None = (
-            params if isinstance(params, Params) or params is None else Params(params)
-        )
+        self.params: Params = params if isinstance(params, Params) else Params(params)
         self.id: str = str(instances.pop("id", "") or "")
         self.name: str = str(instances.pop("name", "") or "")
         self.source_name: str = str(instances.pop("source_name", "") or "")
@@ -108,7 +109,9 @@ class Base:
         return self._instances.get(key, default)
 
     def __repr__(self) -> str:
-        parts = [f"{key}={value!r}" for key, value in (("id", self.id), ("name", self.name)) if value]
+        parts = [
+            f"{key}={value!r}" for key, value in (("id", self.id), ("name", self.name)) if value
+        ]
         parts.append(f"num_instances={len(self)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -130,19 +133,19 @@ class Creator(Base):
     @property
     def experiment_name(self) -> str:
         """The name of the experiment these parameters belong to."""
-        experiment = (self.params or {}).get("experiment") or {}
+        experiment = self.params.get("experiment") or {}
         return str(experiment.get("name", ""))
 
     @property
     def experiment_id(self) -> str:
         """The MLflow id of the experiment, or ``""`` before tracking."""
-        experiment = (self.params or {}).get("experiment") or {}
+        experiment = self.params.get("experiment") or {}
         return str(experiment.get("id") or "")
 
     def create_params(
         self, args: Mapping[str, Any] | None = None, name: str = "run", **kwargs: Any
     ) -> tuple[Params, dict[str, Any]]:
-        """Returns a tuple of (parameter dictionary, update dictionary).
+        r"""Returns a tuple of (parameter dictionary, update dictionary).
 
         The parameters are a deep copy of this creator's, updated and validated; the update maps
         each name as the caller gave it to its final value. Neither `args` nor this creator's
@@ -163,7 +166,7 @@ class Creator(Base):
         Example:
             >>> import ivory
             >>> experiment = ivory.Experiment.from_text(
-            ...     "estimator: {class: ivory.data.Data}\\nfold: 0\\n", name="doc"
+            ...     "estimator: {class: ivory.data.Data}\nfold: 0\n", name="doc"
             ... )
             >>> params, update = experiment.create_params({"fold": 3})
             >>> update, params.run.fold, experiment.params.run.fold
@@ -171,7 +174,7 @@ class Creator(Base):
         """
         updates: dict[str, Any] = dict(args or {})
         updates.update(kwargs)
-        return create_params(self.params or {}, self._sources, self._registry, updates, name)
+        return create_params(self.params, self._sources, self._registry, updates, name)
 
     def create_run(
         self, args: Mapping[str, Any] | None = None, name: str = "run", **kwargs: Any
@@ -187,7 +190,11 @@ class Creator(Base):
         return create_run(self, params, update, name)
 
     def create_instance(
-        self, instance_name: str, args: Mapping[str, Any] | None = None, name: str = "run", **kwargs: Any
+        self,
+        instance_name: str,
+        args: Mapping[str, Any] | None = None,
+        name: str = "run",
+        **kwargs: Any,
     ) -> Any:
         """Creates a member instance of a Run according to arguments (and the members it needs)."""
         from ivory.core.build import build_members
@@ -214,6 +221,7 @@ class Callback:
         self.methods = methods
 
     def __call__(self) -> None:
+        """Call every method with the caller."""
         for method in self.methods:
             method(self.caller)
 
@@ -244,7 +252,9 @@ class Experiment(Creator):
     """
 
     @classmethod
-    def from_file(cls, path: str, name: str | None = None, registry: Registry | None = None) -> Experiment:
+    def from_file(
+        cls, path: str, name: str | None = None, registry: Registry | None = None
+    ) -> Experiment:
         """Load an experiment from a parameter file (with `extends` and `include`)."""
         from pathlib import Path
 
@@ -254,7 +264,9 @@ class Experiment(Creator):
         document = compose_file(path)
         used = registry or global_registry
         tree, sources = normalize(document, name or Path(path).stem, used)
-        experiment = cls(Params(tree), name=tree["experiment"]["name"], source_name=str(Path(path).resolve()))
+        experiment = cls(
+            Params(tree), name=tree["experiment"]["name"], source_name=str(Path(path).resolve())
+        )
         experiment._sources = sources
         experiment._registry = used
         return experiment
@@ -279,7 +291,7 @@ class Experiment(Creator):
         return self._sources
 
     def set_tracker(self, tracker: Tracker) -> None:
-        """Sets a Tracker instance for tracking; the MLflow experiment is made with the first run."""
+        """Sets a Tracker instance for tracking (the MLflow experiment comes with the first run)."""
         self.tracker = tracker
 
     def ensure_tracked(self) -> str:
@@ -288,13 +300,12 @@ class Experiment(Creator):
             return ""
         if not self.id:
             self.id = self.tracker.create_experiment(self.experiment_name or self.name)
-            assert self.params is not None
             self.params["experiment"]["id"] = self.id
         return self.id
 
     def create_task(self) -> Task:
         """Creates a Task instance for multiple runs."""
-        from ivory.core.run import Task
+        from ivory.core.task import Task
 
         task = self.create_run(name="task")
         assert isinstance(task, Task)
@@ -302,7 +313,7 @@ class Experiment(Creator):
 
     def create_study(self, args: Any = None, **suggests: Any) -> Study:
         """Creates a Study instance for hyperparameter tuning."""
-        from ivory.core.run import Study
+        from ivory.core.study import Study
 
         study = self.create_run(name="study")
         assert isinstance(study, Study)

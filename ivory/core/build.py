@@ -91,7 +91,9 @@ def _build(node: Any, key: Any, path: Path, namespace: dict[str, Any], registry:
     if result.issues:
         loc, message, _ = result.issues[0]
         raise BuildError(f"{format_path((*path, *loc))}: {message}")
-    kwargs = {arg: (built[arg] if arg in deferred else result.typed.get(arg, built[arg])) for arg in built}
+    kwargs = {
+        arg: (built[arg] if arg in deferred else result.typed.get(arg, built[arg])) for arg in built
+    }
 
     # Call the constructor.
     if kind == "def":
@@ -102,4 +104,6 @@ def _build(node: Any, key: Any, path: Path, namespace: dict[str, Any], registry:
         raise
     except Exception as exc:
         label = name if isinstance(name, str) else getattr(name, "__qualname__", repr(name))
-        raise BuildError(f"{format_path(path)}: {label}(...) raised {type(exc).__name__}: {exc}") from exc
+        raise BuildError(
+            f"{format_path(path)}: {label}(...) raised {type(exc).__name__}: {exc}"
+        ) from exc

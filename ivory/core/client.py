@@ -10,7 +10,8 @@ from typing import Any
 from ivory.core.base import Base, Experiment
 from ivory.core.run import Run
 from ivory.errors import ConfigError, ConfigIssue, IvoryError
-from ivory.registry import Registry, registry as global_registry
+from ivory.registry import Registry
+from ivory.registry import registry as global_registry
 
 __all__ = ["Client", "create_client"]
 
@@ -65,10 +66,23 @@ class Client(Base):
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-        known = sorted({p.stem for folder in (self.directory / "configs", self.directory) for p in _yaml_files(folder)} - {"client"})
+        known = sorted(
+            {
+                p.stem
+                for folder in (self.directory / "configs", self.directory)
+                for p in _yaml_files(folder)
+            }
+            - {"client"}
+        )
         hint = f"; experiments here: {', '.join(known)}" if known else ""
         raise ConfigError(
-            ConfigIssue("", f"no parameter file for experiment {name!r} (looked for configs/{name}.yaml and {name}.yaml in {self.directory}){hint}", "", name)
+            ConfigIssue(
+                "",
+                f"no parameter file for experiment {name!r} (looked for configs/{name}.yaml "
+                f"and {name}.yaml in {self.directory}){hint}",
+                "",
+                name,
+            )
         )
 
     def create_experiment(self, name: str) -> Experiment:
@@ -118,7 +132,10 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
             break
     unknown = set(settings) - {"tracker", "tuner", "allowed_modules"}
     if unknown:
-        raise IvoryError(f"client.yaml: unknown keys {', '.join(sorted(unknown))} (expected tracker, tuner, allowed_modules)")
+        raise IvoryError(
+            f"client.yaml: unknown keys {', '.join(sorted(unknown))} "
+            "(expected tracker, tuner, allowed_modules)"
+        )
 
     # Let the experiment's own modules import and be named in parameter files.
     if str(root) not in sys.path:

@@ -18,7 +18,7 @@ from ivory.errors import IvoryError
 if TYPE_CHECKING:
     from ivory.tracking import Tracker
 
-__all__ = ["Run", "Study", "Task", "create_run"]
+__all__ = ["Run", "create_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ class Run(CallbackCaller):
         self.on_init_begin()
         self.on_init_end()
         drivers = [
-            member for name, member in self.items() if name != "tracking" and callable(getattr(member, "start", None))
+            member
+            for name, member in self.items()
+            if name != "tracking" and callable(getattr(member, "start", None))
         ]
         if not drivers:
             raise IvoryError(
@@ -117,35 +119,30 @@ class Run(CallbackCaller):
         tracking.terminate(status, error=text)
 
 
-class Task(Run):
-    """A parent run that yields nested runs over a grid or a chain of parameters."""
+def _kinds() -> dict[str, type[Run]]:
+    from ivory.core.study import Study
+    from ivory.core.task import Task
 
-    kind = "task"
-
-
-class Study(Task):
-    """A parent run that drives an Optuna study."""
-
-    kind = "study"
-
-
-_KINDS: dict[str, type[Run]] = {"run": Run, "task": Task, "study": Study}
+    return {"run": Run, "task": Task, "study": Study}
 
 
 def create_run(creator: Creator, params: Params, update: dict[str, Any], name: str) -> Run:
     """Build a run of kind `name` from validated parameters, tracked when the creator tracks."""
     from ivory.core.build import build_members
 
-    cls = _KINDS.get(name)
+    kinds = _kinds()
+    cls = kinds.get(name)
     if cls is None:
-        raise IvoryError(f"unknown run kind {name!r}; expected one of {', '.join(_KINDS)}")
+        raise IvoryError(f"unknown run kind {name!r}; expected one of {', '.join(kinds)}")
 
     # Build the members; nothing is tracked if this fails.
     members = build_members(params[name], creator.registry, prefix=name) if name == "run" else {}
     run = cls(params, source_name=creator.source_name, **members)
     creator._derive(run)
     run.update = update
-    experiment = creator if isinstance(creator, Experiment) else getattr(creator, "experiment", None)
+    experiment = (
+        creator if isinstance(creator, Experiment) else getattr(creator, "experiment", None)
+    )
     run.experiment = experiment
     if isinstance(creator, Run) and creator.id:
         run.parent_id = creator.id

@@ -1,0 +1,1 @@
+"""Members for other libraries: scikit-learn, torch."""

@@ -27,7 +27,9 @@ class Estimator:
 
     def __init__(self, model: str | type, return_probability: bool = False, **kwargs: Any) -> None:
         self.model_class = _model_class(model)
-        self.model_name = model if isinstance(model, str) else f"{model.__module__}.{model.__qualname__}"
+        self.model_name = (
+            model if isinstance(model, str) else f"{model.__module__}.{model.__qualname__}"
+        )
         self.return_probability = return_probability
         self.params = kwargs
         self.model = self.model_class(**kwargs)
@@ -41,7 +43,7 @@ class Estimator:
             return _schema((), None)
         try:
             return _schema(_parameter_names(_model_class(model)), None)
-        except Exception as exc:  # noqa: BLE001 - reported as the error of the model field.
+        except Exception as exc:
             return _schema((), str(exc))
 
     def start(self, run: Any) -> None:
@@ -124,16 +126,14 @@ def _parameter_names(model: type) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=256)
 def _schema(names: tuple[str, ...], error: str | None) -> type[BaseModel]:
-    fields: dict[str, Any] = {name: (Any, None) for name in names}
+    fields: dict[str, Any] = dict.fromkeys(names, (Any, None))
     model_type: Any = str | type
     if error is not None:
         # The model cannot be found: say so on its field, and judge no other key.
         model_type = Annotated[str, AfterValidator(functools.partial(_refuse, error))]
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         "Estimator",
-        __config__=ConfigDict(
-            extra="allow" if error else "forbid", arbitrary_types_allowed=True
-        ),
+        __config__=ConfigDict(extra="allow" if error else "forbid", arbitrary_types_allowed=True),
         model=(model_type, ...),
         return_probability=(bool, False),
         **fields,

@@ -1,4 +1,4 @@
-"""Tracking: the protocol ivory's runs log through, and its MLflow adapter (`ivory.tracking.mlflow`).
+"""Tracking: the protocol runs log through, and its MLflow adapter (`ivory.tracking.mlflow`).
 
 Nothing here imports MLflow; `create_tracker` imports the adapter when a tracker is made.
 """
@@ -42,7 +42,9 @@ class Tracker(Protocol):
         """End the run with `status` (FINISHED, FAILED or KILLED)."""
 
 
-def create_tracker(directory: str = ".", tracking_uri: str | None = None, **options: Any) -> Tracker:
+def create_tracker(
+    directory: str = ".", tracking_uri: str | None = None, **options: Any
+) -> Tracker:
     """Make the MLflow tracker; by default a SQLite store ``mlflow.db`` in `directory`."""
     from ivory.tracking.mlflow import MlflowTracker
 

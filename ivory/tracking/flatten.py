@@ -67,7 +67,9 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
             continue
         if len(key) > MAX_KEY_LENGTH:
             issues.append(
-                ConfigIssue(shown, f"the tracker key is {len(key)} characters long (limit {MAX_KEY_LENGTH})")
+                ConfigIssue(
+                    shown, f"the tracker key is {len(key)} characters long (limit {MAX_KEY_LENGTH})"
+                )
             )
             continue
         origin[key] = path

@@ -95,7 +95,9 @@ class MlflowTracker:
                 )
             return str(experiment.experiment_id)
         with _translated(f"create experiment {name!r}"):
-            experiment_id = self.client.create_experiment(name, artifact_location=self.artifact_location)
+            experiment_id = self.client.create_experiment(
+                name, artifact_location=self.artifact_location
+            )
         logger.info("created the MLflow experiment %r (id %s)", name, experiment_id)
         return str(experiment_id)
 

@@ -1,0 +1,5 @@
+"""``python -m ivory`` runs the command line."""
+
+from ivory.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""``ivory run`` end to end, as a subprocess, on the bundled example and a real store."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+
+def ivory(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ivory", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_run_diabetes_prints_the_run_and_its_metrics(workdir: Path) -> None:
+    first = ivory(workdir, "run", "diabetes")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"run#0 mse=\d+(\.\d+)? r2=0\.\d+\n", first.stdout)
+
+    second = ivory(workdir, "run", "diabetes", "max_depth=3", "fold=1")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("run#1 mse=")
+
+    mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = mlflow.get_experiment_by_name("diabetes")
+    assert experiment is not None
+    (run,) = mlflow.search_runs([experiment.experiment_id], "attributes.run_name = 'run#1'")
+    assert run.data.params["estimator.max_depth"] == "3"
+    assert run.data.params["datasets.fold"] == "1"
+
+
+def test_bad_override_exits_2_with_one_line_and_no_run(workdir: Path) -> None:
+    result = ivory(workdir, "run", "diabetes", "max_dept=3")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: max_dept=3: unknown name 'max_dept': no parameter is called so; "
+        "did you mean estimator.max_depth?\n"
+    )
+    mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    assert [e.name for e in mlflow.search_experiments()] == ["Default"]
+
+
+def test_wrong_type_exits_2_naming_path_and_value(workdir: Path) -> None:
+    result = ivory(workdir, "run", "diabetes", "fold=x")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: fold=x: run.datasets.fold: Input should be a valid integer, unable to parse "
+        "string as an integer (got 'x')\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_item_without_equals_is_a_usage_error(workdir: Path) -> None:
+    result = ivory(workdir, "run", "diabetes", "max_depth")
+    assert result.returncode == 2
+    assert result.stderr == "error: max_depth: expected NAME=VALUE\n"

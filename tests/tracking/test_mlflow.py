@@ -1,0 +1,89 @@
+"""Runs tracked in a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+import ivory
+from ivory.config.loader import load_text
+
+
+@pytest.fixture
+def client(workdir: Path) -> ivory.Client:
+    return ivory.create_client(workdir)
+
+
+@pytest.fixture
+def mlflow(workdir: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+
+
+def test_default_store_is_sqlite_in_the_working_directory(client: ivory.Client) -> None:
+    assert client.tracker.tracking_uri == f"sqlite:///{client.directory / 'mlflow.db'}"
+
+
+def test_tracking_uri_from_the_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = f"sqlite:///{workdir / 'other.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert ivory.create_client(workdir).tracker.tracking_uri == uri
+
+
+def test_a_run_is_tracked_with_params_artifact_metrics_and_status(
+    client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    run = client.create_run("diabetes", max_depth=3, fold=1)
+    run.start("both")
+    assert run.name == "run#0"
+
+    record = mlflow.get_run(run.id)
+    experiment = mlflow.get_experiment(record.info.experiment_id)
+    assert experiment.name == "diabetes"
+    assert record.info.run_name == "run#0"
+    assert record.info.status == "FINISHED"
+    assert record.data.params["estimator.max_depth"] == "3"
+    assert record.data.params["datasets.fold"] == "1"
+    assert record.data.params["datasets.data.name"] == "diabetes"
+    assert record.data.params["metrics.mse"] == "null"
+    assert set(record.data.metrics) == {"mse", "r2", "best_score", "best_epoch"}
+    assert record.data.metrics["mse"] == pytest.approx(run.metrics["mse"])
+    assert record.data.tags["mlflow.source.name"] == str(client.directory / "configs/diabetes.yaml")
+    assert load_text(record.data.tags["ivory.update"]).tree == {"max_depth": 3, "fold": 1}
+
+    # The saved parameters are the run's parameters, read back equal.
+    saved = Path(mlflow.download_artifacts(run.id, "params.yaml")).read_text()
+    assert load_text(saved).tree == run.params.to_dict()
+
+
+def test_runs_are_numbered_per_experiment(client: ivory.Client) -> None:
+    names = [client.create_run("diabetes").name for _ in range(3)]
+    assert names == ["run#0", "run#1", "run#2"]
+
+
+class Exploding:
+    def start(self, run: object) -> None:
+        raise RuntimeError("boom")
+
+
+ivory.register("tests.exploding", Exploding)
+
+
+def test_a_run_that_raises_ends_failed_with_its_error(
+    workdir: Path, client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    (workdir / "explode.yaml").write_text("driver: {class: tests.exploding}\n")
+    run = client.create_run("explode")
+    with pytest.raises(RuntimeError, match="boom"):
+        run.start()
+    record = mlflow.get_run(run.id)
+    assert record.info.status == "FAILED"
+    error = Path(mlflow.download_artifacts(run.id, "error.txt")).read_text()
+    assert "RuntimeError: boom" in error
+
+
+def test_a_bad_override_creates_no_run(client: ivory.Client, mlflow: MlflowClient) -> None:
+    with pytest.raises(ivory.OverrideError, match="max_dept"):
+        client.create_run("diabetes", max_dept=3)
+    assert [e.name for e in mlflow.search_experiments()] == ["Default"]
