@@ -31,6 +31,8 @@ class Run(CallbackCaller):
 
     Attributes:
         mode: ``"train"`` or ``"test"`` while started, else ``""``.
+        status: How the run ended (``FINISHED``, ``FAILED``, ``KILLED``), ``""`` before.
+        error: ``"Type: message"`` of the exception that failed the run, else ``""``.
         update: The overrides this run was created with, by the names the caller gave.
         experiment: The experiment this run belongs to, when created from one.
     """
@@ -43,6 +45,8 @@ class Run(CallbackCaller):
         self.update: dict[str, Any] = {}
         self.experiment: Experiment | None = None
         self.parent_id = ""
+        self.status = ""
+        self.error = ""
 
     def start(self, mode: Mode = "train") -> None:
         """Start the run: ``train``, ``test``, or ``both`` (train, restore the best state, test).
@@ -112,6 +116,8 @@ class Run(CallbackCaller):
 
     def terminate(self, status: str = "FINISHED", error: BaseException | None = None) -> None:
         """End the tracked run with `status`, recording the error text of a failure."""
+        self.status = status
+        self.error = f"{type(error).__name__}: {error}" if error is not None else ""
         tracking = self.get("tracking")
         if tracking is None:
             return
