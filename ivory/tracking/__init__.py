@@ -38,6 +38,9 @@ class Tracker(Protocol):
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Save `text` as an artifact of the run."""
 
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set tags on the run."""
+
     def set_terminated(self, run_id: str, status: str) -> None:
         """End the run with `status` (FINISHED, FAILED or KILLED)."""
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunStatus, ViewType
+from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -191,6 +191,13 @@ class MlflowTracker:
         """Save `text` as an artifact of the run."""
         with _translated(f"save {artifact_file}"):
             self.client.log_text(run_id, text, artifact_file)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set tags on the run in one batch."""
+        items = [RunTag(key, value) for key, value in tags.items()]
+        with _translated("set tags"):
+            for start in range(0, len(items), BATCH_SIZE):
+                self.client.log_batch(run_id, tags=items[start : start + BATCH_SIZE])
 
     def set_terminated(self, run_id: str, status: str) -> None:
         """End the run with `status` (FINISHED, FAILED or KILLED)."""
