@@ -2,7 +2,8 @@
 
 ``$`` stands for the member named like the key it is written under; ``$.name`` is member
 ``name``; each further segment is an attribute (``.attr``), a call without arguments
-(``.method()``) or an index (``.0``).
+(``.method()``) or an index (``.0``). Names that start with ``_`` are refused, so that a parameter
+file cannot climb from a member to its class and from there to anything in the interpreter.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def parse_reference(text: str, key: str | int | None) -> Reference:
         raise ValueError(f"{text!r}: {member!r} is not a member name")
     steps: list[Step] = []
     for part in parts[1:]:
+        if part.startswith("_"):
+            raise ValueError(f"{text!r}: {part!r} is private: references cannot reach it")
         if _IDENTIFIER.match(part):
             steps.append(Step("attr", part))
         elif call := _CALL.match(part):
