@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -35,16 +34,22 @@ class Estimator:
         self.model = self.model_class(**kwargs)
         self.epoch = -1
 
+    __ivory_schema_key__ = "model"
+    """The key whose value picks the schema (one JSON Schema branch per model)."""
+
     @classmethod
     def __ivory_schema__(cls, kwargs: Mapping[str, Any]) -> type[BaseModel]:
-        """The accepted keys: ``model``, ``return_probability`` and the model's own parameters."""
+        """The accepted keys: ``model``, ``return_probability`` and the model's own parameters.
+
+        The model's parameters are typed by the constraints scikit-learn declares for them.
+        """
         model = kwargs.get("model")
         if not isinstance(model, str | type):
-            return _schema((), None)
+            return _schema(None, None)
         try:
-            return _schema(_parameter_names(_model_class(model)), None)
+            return _schema(_model_class(model), None)
         except Exception as exc:
-            return _schema((), str(exc))
+            return _schema(None, str(exc))
 
     def start(self, run: Any) -> None:
         """Train or test, by the run's mode."""
@@ -116,17 +121,11 @@ def _model_class(model: str | type) -> type:
 
 
 @functools.lru_cache(maxsize=256)
-def _parameter_names(model: type) -> tuple[str, ...]:
-    return tuple(
-        name
-        for name, parameter in inspect.signature(model).parameters.items()
-        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-    )
+def _schema(model: type | None, error: str | None) -> type[BaseModel]:
+    from ivory.integrations.sklearn_schema import parameter_fields
 
-
-@functools.lru_cache(maxsize=256)
-def _schema(names: tuple[str, ...], error: str | None) -> type[BaseModel]:
-    fields: dict[str, Any] = dict.fromkeys(names, (Any, None))
+    fields: dict[str, Any] = parameter_fields(model) if model is not None else {}
+    fields = {k: v for k, v in fields.items() if k not in ("model", "return_probability")}
     model_type: Any = str | type
     if error is not None:
         # The model cannot be found: say so on its field, and judge no other key.
