@@ -92,7 +92,7 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
 
 def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
     if isinstance(node, dict):
-        if not node:
+        if not node and path:  # An empty section (a task's) has nothing to log.
             yield path, node
         for key, value in node.items():
             yield from _leaves(value, (*path, key))
