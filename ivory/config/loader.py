@@ -195,13 +195,12 @@ class _TreeBuilder:
                 continue
             where = self.where(key_node)
             if key in seen:
-                first_line = seen[key].rsplit(":", 2)[-2]
                 self.issues.append(
                     ConfigIssue(
                         format_path((*path, key)),
-                        f"duplicate key {key!r} (first on line {first_line}, again on line "
-                        f"{where.rsplit(':', 2)[-2]})",
+                        f"duplicate key {key!r} ({_both(seen[key], where)}); keep one",
                         where,
+                        key,
                     )
                 )
                 continue
@@ -216,20 +215,41 @@ class _TreeBuilder:
         return result
 
 
-def merge_trees(base: Any, child: Any) -> Any:
+def _both(first: str, again: str) -> str:
+    """``lines 2 and 5``, or ``1:12 and 1:27`` when both are on one line."""
+    first_line, first_col = first.rsplit(":", 2)[-2:]
+    line, col = again.rsplit(":", 2)[-2:]
+    if first_line == line:
+        return f"at {first_line}:{first_col} and {line}:{col}"
+    return f"lines {first_line} and {line}"
+
+
+def merge_trees(base: Any, child: Any, source: str = "") -> Any:
     """Deep-merge `child` over `base` with OmegaConf: the child wins, lists are replaced.
 
-    A child value of ``???`` (missing) does not wipe a value the base sets.
+    The child wins for every key, scalars over mappings and mappings over scalars included.
+    A child value of ``???`` (missing) does not wipe a value the base sets, and interpolations
+    (``${a.b}``) are kept as written, to be resolved once the overrides are in.
+
+    Raises:
+        ConfigError: OmegaConf cannot hold a key of either tree (e.g. a mapping key that is a
+            list), with `source` naming the child.
     """
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     if not isinstance(base, dict) or not isinstance(child, dict):
         return child
-    merged = OmegaConf.merge(
-        OmegaConf.create(base, flags={"allow_objects": True}),
-        OmegaConf.create(child, flags={"allow_objects": True}),
-    )
-    return OmegaConf.to_container(merged, resolve=False)
+    try:
+        merged = OmegaConf.merge(
+            OmegaConf.create(base, flags={"allow_objects": True}),
+            OmegaConf.create(child, flags={"allow_objects": True}),
+        )
+        return OmegaConf.to_container(merged, resolve=False)
+    except OmegaConfBaseException as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        issue = ConfigIssue("", f"cannot merge over the base: {message}", source)
+        raise ConfigError(issue) from exc
 
 
 def compose_file(path: str | FilePath) -> Document:
@@ -265,14 +285,14 @@ def _compose(file: FilePath, chain: tuple[FilePath, ...]) -> Document:
         merged_sources = base.sources
         merged_sources.update(sources)
         merged_sources.default = sources.default
-        tree, sources = merge_trees(base.tree, tree), merged_sources
+        tree, sources = merge_trees(base.tree, tree, str(file)), merged_sources
 
     # Fill null keys that name a template of the included files.
     if include is not None:
         names = include if isinstance(include, list) else [include]
         for name in names:
             templates = _compose(_sibling(file, name, "include", sources), (*chain, resolved))
-            _apply_templates(tree, templates.tree, ())
+            _apply_templates(tree, templates, sources, ())
     return Document(tree, sources, str(file))
 
 
@@ -300,18 +320,22 @@ def _sibling(file: FilePath, name: Any, key: str, sources: SourceMap) -> FilePat
     )
 
 
-def _apply_templates(node: Any, templates: dict[str, Any], path: Path) -> None:
+def _apply_templates(node: Any, templates: Document, sources: SourceMap, path: Path) -> None:
+    """Give every null key named like a template a copy of it, with the template's positions."""
     import copy
 
     if isinstance(node, dict):
         for key, value in node.items():
-            if value is None and key in templates:
-                node[key] = copy.deepcopy(templates[key])
+            if value is None and key in templates.tree:
+                node[key] = copy.deepcopy(templates.tree[key])
+                for inner in templates.sources:
+                    if inner[:1] == (key,) and len(inner) > 1:
+                        sources.set((*path, *inner), templates.sources.find(inner))
             else:
-                _apply_templates(value, templates, (*path, key))
+                _apply_templates(value, templates, sources, (*path, key))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            _apply_templates(item, templates, (*path, i))
+            _apply_templates(item, templates, sources, (*path, i))
 
 
 def is_missing(value: Any) -> bool:
