@@ -311,10 +311,15 @@ class Experiment(Creator):
         assert isinstance(task, Task)
         return task
 
-    def create_study(self, args: Any = None, **suggests: Any) -> Study:
-        """Creates a Study instance for hyperparameter tuning."""
-        from ivory.core.study import Study
+    def create_study(
+        self, args: Any = None, run_number: int | None = None, **suggests: Any
+    ) -> Study:
+        """Creates a Study instance for hyperparameter tuning.
 
-        study = self.create_run(name="study")
-        assert isinstance(study, Study)
-        return study
+        `args` is a suggest name to keep, or a mapping of suggests; `suggests` adds suggests
+        (functions, spaces), distributions (``max_depth="int(2, 8)"``) and fixed updates of
+        every trial. `run_number` resumes or joins ``study#N``. See `ivory.core.study`.
+        """
+        from ivory.core.study import create_study
+
+        return create_study(self, args, run_number, **suggests)
