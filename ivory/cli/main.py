@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ivory.cli.run import run
+from ivory.cli.validate import validate
 
 __all__ = ["app", "main"]
 
@@ -16,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run)
+app.command("validate")(validate)
 
 
 @app.callback()

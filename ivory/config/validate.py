@@ -1,0 +1,524 @@
+"""Checking parameter files without building anything: what ``ivory validate`` runs.
+
+Every file is loaded, composed and put in full form, then checked the way creating a run would
+check it (constructor names, arguments against each constructor's schema, references and their
+cycles, interpolations), and against the experiment's typed schema when it declares one. The
+``task`` and ``study`` sections are checked too: sweep values and search spaces. Nothing is built,
+nothing is tracked, and the modules of MLflow, Optuna and torch are never imported: a constructor
+that lives in one of them is checked by name only (`DEFERRED_MODULES`).
+
+Every problem of every file is reported, each with the file, line and column of its node and
+the dotted path that an override would use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import math
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+from ivory.config.loader import SourceMap, compose_file, is_missing
+from ivory.config.params import Params
+from ivory.config.paths import Path, format_path
+from ivory.config.schema import no_value
+from ivory.errors import ConfigError, ConfigIssue, RegistryError
+from ivory.registry import Registry
+
+__all__ = [
+    "DEFERRED_MODULES",
+    "SUFFIXES",
+    "FileReport",
+    "find_files",
+    "static_refusal",
+    "validate_file",
+    "validate_files",
+]
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES = (".yaml", ".yml")
+
+DEFERRED_MODULES = (
+    "mlflow",
+    "optuna",
+    "torch",
+    "torchvision",
+    "lightning",
+    "tensorflow",
+    "jax",
+    "ivory.integrations.torch",
+)
+"""Module prefixes that validation never imports; constructors there are checked by name only.
+
+Importing them is slow, and a CI job that checks parameter files should not need them. A name in
+one of these modules is still checked against the allowlist, and its top-level package must be
+installed; its arguments are checked when the module is already imported.
+"""
+
+
+@dataclass
+class FileReport:
+    """The result of checking one file.
+
+    Attributes:
+        file: The file as it was named.
+        issues: Every problem found, in file order where positions are known.
+    """
+
+    file: str
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """Whether the file has no problem."""
+        return not self.issues
+
+
+def find_files(paths: Sequence[str | FilePath]) -> list[FilePath]:
+    """The parameter files named by `paths`: files as given, directories searched for YAML.
+
+    Directories are searched recursively for ``*.yaml`` and ``*.yml``, skipping hidden ones, in
+    sorted order. A file is never listed twice.
+
+    Raises:
+        ConfigError: A path does not exist, or a directory holds no parameter file.
+    """
+    found: list[FilePath] = []
+    issues: list[ConfigIssue] = []
+    for given in paths:
+        path = FilePath(given)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            files = sorted(_yaml_files(path))
+            if not files:
+                issues.append(ConfigIssue("", "no .yaml or .yml file in this directory", str(path)))
+            found.extend(files)
+        else:
+            issues.append(ConfigIssue("", "no such file or directory", str(path)))
+    if issues:
+        raise ConfigError(issues)
+    unique: dict[FilePath, FilePath] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def _yaml_files(directory: FilePath) -> Iterator[FilePath]:
+    for path in directory.rglob("*"):
+        relative = path.relative_to(directory).parts
+        if any(part.startswith(".") for part in relative):
+            continue
+        if path.suffix in SUFFIXES and path.is_file():
+            yield path
+
+
+def validate_files(
+    paths: Iterable[str | FilePath],
+    registry: Registry | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> list[FileReport]:
+    """Check every file; one report per file, in the order given.
+
+    Args:
+        paths: The files (as `find_files` lists them).
+        registry: Resolves constructor names (the global registry by default).
+        overrides: ``ivory run`` overrides to check against every file.
+
+    Returns:
+        The reports; a file is valid when its report has no issue.
+    """
+    checking = CheckingRegistry(registry)
+    reports = []
+    for path in paths:
+        try:
+            issues = validate_file(path, checking, overrides)
+        except Exception as exc:
+            # A constructor's own module failed to import or to describe itself: report it
+            # against the file, and go on with the others.
+            logger.debug("checking %s failed", path, exc_info=True)
+            issues = [ConfigIssue("", f"cannot check this file: {type(exc).__name__}: {exc}")]
+        reports.append(FileReport(str(path), _located(issues, str(path))))
+    return reports
+
+
+def validate_file(
+    path: str | FilePath,
+    registry: Registry | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> list[ConfigIssue]:
+    r"""Every problem of one parameter file, without building or tracking anything.
+
+    Args:
+        path: The file.
+        registry: Resolves constructor names (the global registry by default).
+        overrides: ``ivory run`` overrides to check too (name to text, sweeps allowed).
+
+    Returns:
+        The issues, each with ``file:line:col``; empty when the file is valid.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "x.yaml").write_text("monitor: {metric: mse, mode: low}\n")
+        >>> for issue in validate_file(folder / "x.yaml"):
+        ...     print(str(issue).replace(str(folder), "configs"))
+        configs/x.yaml:1:30: run.monitor.mode: Input should be 'min' or 'max' (got 'low')
+    """
+    from ivory.config.form import normalize
+
+    file = FilePath(path)
+    used = registry if isinstance(registry, CheckingRegistry) else CheckingRegistry(registry)
+
+    # Load the file with its extends and include files.
+    try:
+        document = compose_file(file)
+    except ConfigError as exc:
+        return _located(exc.issues, str(file))
+
+    # Put it in full form; the form's own problems stop here.
+    try:
+        tree, sources = normalize(document, file.stem, used)
+    except ConfigError as exc:
+        return _located(exc.issues, str(file))
+
+    # Check the members as creating a run would, then the typed schema and the sections.
+    params, issues = _check_members(tree, sources, used)
+    issues += _check_study(tree, sources, used, spaces=params is not None)
+    if params is not None:
+        # Checked on a valid run only, so that a problem of the file is reported once.
+        issues += _check_typed(params, sources, used)
+        if overrides:
+            issues += _check_overrides(tree, sources, used, overrides)
+    return _located(_unique(_sorted(issues)), str(file))
+
+
+class CheckingRegistry(Registry):
+    """A registry as validation sees it: names in `DEFERRED_MODULES` are not imported.
+
+    It shares every registration, default and allowed module with the registry it wraps. A name
+    that would import a deferred module is checked against the allowlist and for an installed
+    top-level package, and stands for a constructor that accepts any argument.
+    """
+
+    def __init__(self, base: Registry | None = None) -> None:
+        from ivory.registry import registry as global_registry
+
+        self.__dict__ = (base or global_registry).__dict__
+
+    def get(self, name: str) -> Any:
+        """The constructor behind `name`, or a stand-in for one in a deferred module.
+
+        Raises:
+            RegistryError: The name is unknown, not allowed, or its package is not installed.
+        """
+        target = self._target(name)
+        if target is None or not _deferred(target):
+            return super().get(name)
+        refusal = self.check(name) or static_refusal(target)
+        if refusal is not None:
+            raise RegistryError(refusal)
+        return _unchecked
+
+    def _target(self, name: str) -> str | None:
+        """The import path that resolving `name` would import, or None when nothing would be."""
+        key = self._find(name)
+        if key is not None:
+            entry = self._entries[key]
+            return entry if isinstance(entry, str) else None
+        return name if "." in name else None
+
+
+def _deferred(path: str) -> bool:
+    for prefix in DEFERRED_MODULES:
+        if (path == prefix or path.startswith(prefix + ".")) and prefix not in sys.modules:
+            return True
+    return False
+
+
+def _unchecked(**kwargs: Any) -> None:
+    """Stands for a constructor whose module validation does not import."""
+
+
+@functools.lru_cache(maxsize=256)
+def static_refusal(path: str) -> str | None:
+    """Why an import path names nothing, judged from the package's files without importing it.
+
+    Each segment must be a submodule (a file or a folder) or a name bound at the top level of the
+    module before it. A module that makes its names dynamically (a module ``__getattr__``, a star
+    import, a compiled extension) is trusted from there on.
+
+    Example:
+        >>> static_refusal("json.decoder.JSONDecoder") is None
+        True
+        >>> static_refusal("json.decodr.JSONDecoder")
+        "cannot import 'json.decodr.JSONDecoder': module 'json' has no 'decodr'"
+    """
+    parts = path.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return f"cannot import {path!r}: no module named {parts[0]!r}"
+    origin = spec.origin
+    locations = list(spec.submodule_search_locations or [])
+    module = parts[0]
+    for part in parts[1:]:
+        found = _submodule(locations, part)
+        if found is not None:
+            origin, locations = found
+            module = f"{module}.{part}"
+            continue
+        names = _top_level_names(origin)
+        if names is None or part in names:
+            return None
+        return f"cannot import {path!r}: module {module!r} has no {part!r}"
+    return None
+
+
+def _submodule(locations: list[str], name: str) -> tuple[str | None, list[str]] | None:
+    """``(origin, search locations)`` of submodule `name` of a package, or None."""
+    for location in locations:
+        folder = FilePath(location)
+        if (folder / f"{name}.py").is_file():
+            return str(folder / f"{name}.py"), []
+        if (folder / name).is_dir():
+            init = folder / name / "__init__.py"
+            return (str(init) if init.is_file() else None), [str(folder / name)]
+        if any(folder.glob(f"{name}.*.so")) or any(folder.glob(f"{name}.*.pyd")):
+            return None, []
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _top_level_names(origin: str | None) -> frozenset[str] | None:
+    """The names a module binds at its top level, or None when they cannot be known statically."""
+    import ast
+
+    if origin is None or not origin.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(FilePath(origin).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names: set[str] = set()
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                pending.extend(getattr(node, block, []))
+        elif isinstance(node, ast.ExceptHandler):
+            pending.extend(node.body)
+    return None if "__getattr__" in names else frozenset(names)
+
+
+def _check_members(
+    tree: dict[str, Any], sources: SourceMap, registry: Registry
+) -> tuple[dict[str, Any] | None, list[ConfigIssue]]:
+    """Validate the run section as `create_params` does; missing values (``???``) are allowed.
+
+    Returns:
+        The validated parameters (None when invalid) and the issues.
+    """
+    from ivory.config.params import create_params
+
+    if not isinstance(tree.get("run"), dict):
+        return None, []
+    missing = _missing_names(tree)
+    try:
+        params, _ = create_params(tree, sources, registry, {}, "run")
+    except ConfigError as exc:
+        issues = [issue for issue in exc.issues if issue.path not in missing]
+        return None, issues
+    return params, []
+
+
+def _missing_paths(node: Any, path: Path) -> Iterator[Path]:
+    if is_missing(node):
+        yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _missing_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _missing_paths(item, (*path, i))
+
+
+def _check_typed(
+    params: dict[str, Any], sources: SourceMap, registry: Registry
+) -> list[ConfigIssue]:
+    """Validate the run section against the experiment's typed schema, when it names one."""
+    from ivory.config.typed import resolve_schema, validate_section
+
+    experiment = params.get("experiment") or {}
+    if experiment.get("schema") is None:
+        return []
+    try:
+        schema = resolve_schema(experiment["schema"], registry)
+    except (RegistryError, TypeError) as exc:
+        path: Path = ("experiment", "schema")
+        return [ConfigIssue(format_path(path), str(exc), sources.find(path), experiment["schema"])]
+    _, issues = validate_section(params["run"], schema, sources, ("run",))
+    return issues
+
+
+def _check_study(
+    tree: dict[str, Any], sources: SourceMap, registry: Registry, *, spaces: bool
+) -> list[ConfigIssue]:
+    """Check the ``study`` section: each search space, and the constructors it names.
+
+    The spaces are read, and with `spaces` checked against the run's parameters (every bound,
+    choice and branch must fit its field); suggest functions are resolved, not called (that needs
+    Optuna).
+    """
+    from ivory.config.check import check_members
+
+    study = tree.get("study")
+    if not isinstance(study, dict):
+        return []
+    issues: list[ConfigIssue] = []
+
+    # The constructors of the other keys (a sampler, a pruner), by name for Optuna's.
+    others = {key: value for key, value in study.items() if key != "objective"}
+    _, found = check_members(others, registry)
+    for issue in found:
+        path: Path = ("study", *issue.path)
+        value = () if issue.value is no_value() else (issue.value,)
+        issues.append(ConfigIssue(format_path(path), issue.message, sources.find(path), *value))
+
+    # The search spaces, against the parameters of the runs they would create.
+    if "objective" in study:
+        issues += _check_objective(tree, sources, registry, against_run=spaces)
+    return issues
+
+
+def _check_objective(
+    tree: dict[str, Any], sources: SourceMap, registry: Registry, *, against_run: bool
+) -> list[ConfigIssue]:
+    from ivory.core.base import Experiment
+    from ivory.tuning.objective import SpaceSuggest, check_suggest, read_objective
+
+    suggests, issues = read_objective(tree["study"]["objective"], sources, registry)
+    if not against_run:
+        return issues
+    experiment = Experiment(Params(tree), name=str(tree["experiment"]["name"]))
+    experiment._sources = sources
+    experiment._registry = registry
+    missing = _missing_names(tree)
+    for suggest in suggests.values():
+        if isinstance(suggest, SpaceSuggest):
+            found = check_suggest(suggest, experiment, {})
+            issues += [issue for issue in found if issue.path not in missing]
+    return issues
+
+
+def _check_overrides(
+    tree: dict[str, Any], sources: SourceMap, registry: Registry, overrides: Mapping[str, str]
+) -> list[ConfigIssue]:
+    """Check overrides as ``ivory run`` takes them: every name, and every value of a sweep."""
+    from ivory.config.grammar import Sweep, parse_value
+    from ivory.config.params import create_params
+    from ivory.config.values import Text
+
+    # Read each value: one value, or the values of a sweep.
+    issues: list[ConfigIssue] = []
+    values: dict[str, list[Any]] = {}
+    for name, text in overrides.items():
+        try:
+            parsed = parse_value(text, name)
+        except ConfigError as exc:
+            issues += exc.issues
+            continue
+        values[name] = list(parsed.values) if isinstance(parsed, Sweep) else [parsed]
+    if issues or not values:
+        return issues
+
+    # Every value once, the other names at their first value.
+    first = {name: items[0] for name, items in values.items()}
+    variants = [first] + [
+        {**first, name: item} for name, items in values.items() for item in items[1:]
+    ]
+    seen: set[str] = set()
+    missing = _missing_names(tree)
+    for variant in variants:
+        update = {k: Text(v) if isinstance(v, str) else v for k, v in variant.items()}
+        try:
+            create_params(tree, sources, registry, update, "run")
+        except ConfigError as exc:
+            for issue in exc.issues:
+                if str(issue) not in seen and issue.path not in missing:
+                    seen.add(str(issue))
+                    issues.append(issue)
+    return issues
+
+
+def _missing_names(tree: dict[str, Any]) -> set[str]:
+    run = tree.get("run")
+    if not isinstance(run, dict):
+        return set()
+    return {format_path(("run", *path)) for path in _missing_paths(run, ())}
+
+
+def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    seen: set[str] = set()
+    unique = []
+    for issue in issues:
+        if str(issue) not in seen:
+            seen.add(str(issue))
+            unique.append(issue)
+    return unique
+
+
+def _sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Issues in file order (line, then column); those without a position keep their place."""
+
+    def position(item: tuple[int, ConfigIssue]) -> tuple[float, float, int]:
+        index, issue = item
+        line, column = _line_column(issue.source)
+        return (line if line else math.inf, column if column else 0, index)
+
+    return [issue for _, issue in sorted(enumerate(issues), key=position)]
+
+
+def _line_column(source: str) -> tuple[int, int]:
+    parts = source.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return 0, 0
+
+
+def _located(issues: Iterable[ConfigIssue], file: str) -> list[ConfigIssue]:
+    """Give every issue a source: the file itself when nothing more precise is known."""
+    located = []
+    for issue in issues:
+        if not issue.source:
+            issue = ConfigIssue(issue.path, issue.message, file, issue.value)
+        located.append(issue)
+    return located
+
+
+def split_source(source: str) -> tuple[str, int | None, int | None]:
+    """``(file, line, column)`` of a ``file:line:col`` source (line and column may be None)."""
+    line, column = _line_column(source)
+    if line:
+        return source.rsplit(":", 2)[0], line, column
+    return source, None, None

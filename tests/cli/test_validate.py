@@ -1,0 +1,113 @@
+"""``ivory validate``: every problem of every file, exit codes for CI, text and JSON output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ivory.cli.main import app
+from tests.conftest import CONFIGS, write
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project holding the bundled configs plus two broken files."""
+    monkeypatch.chdir(tmp_path)
+    for config in CONFIGS.glob("*.yaml"):
+        write(tmp_path, f"configs/{config.name}", config.read_text())
+    write(
+        tmp_path,
+        "broken/a.yaml",
+        """
+        library: sklearn
+        estimator:
+          model: sklearn.ensemble.RandomForestRegressor
+          n_estimators: many
+        monitor: {metric: mse, mode: low}
+        """,
+    )
+    write(tmp_path, "broken/b.yaml", "x: [1, 2\n")
+    return tmp_path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["validate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_valid_configs_exit_0() -> None:
+    # The real command, as CI runs it, from the project root (configs/ by default).
+    root = CONFIGS.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "ivory", "validate"], cwd=root, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    count = len(list(CONFIGS.glob("*.yaml")))
+    assert result.stderr == f"{count} files valid\n"
+
+
+def test_invalid_files_exit_1_with_one_line_per_problem(project: Path) -> None:
+    code, out, err = invoke("broken", "configs")
+    assert code == 1
+    assert out.splitlines() == [
+        "broken/a.yaml:4:17: run.estimator.n_estimators: Input should be an int in the range "
+        "[1, inf) (got 'many')",
+        "broken/a.yaml:5:30: run.monitor.mode: Input should be 'min' or 'max' (got 'low')",
+        "broken/b.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'",
+    ]
+    files = 2 + len(list(CONFIGS.glob("*.yaml")))
+    assert err == f"3 problems in 2 of {files} files\n"
+
+
+def test_json_format(project: Path) -> None:
+    code, out, _ = invoke("broken/a.yaml", "configs/diabetes.yaml", "--format", "json")
+    assert code == 1
+    document = json.loads(out)
+    assert document["valid"] is False
+    assert document["error_count"] == 2
+    assert [(f["file"], f["valid"]) for f in document["files"]] == [
+        ("broken/a.yaml", False),
+        ("configs/diabetes.yaml", True),
+    ]
+    assert document["files"][0]["errors"][0] == {
+        "file": "broken/a.yaml",
+        "line": 4,
+        "column": 17,
+        "path": "run.estimator.n_estimators",
+        "message": "Input should be an int in the range [1, inf) (got 'many')",
+        "value": "many",
+    }
+
+
+def test_overrides_are_checked_with_the_file(project: Path) -> None:
+    code, out, _ = invoke("configs/diabetes.yaml", "--set", "max_depth=2,4,many", "-s", "fold=0-4")
+    assert code == 1
+    assert out.splitlines() == [
+        "configs/diabetes.yaml: max_depth=many: run.estimator.max_depth: Input should be an int "
+        "in the range [1, inf) or None (got 'many')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["nowhere"], "error: nowhere: no such file or directory\n", id="no-path"),
+        pytest.param(["--set", "fold"], "error: fold: expected NAME=VALUE\n", id="bad-override"),
+    ],
+)
+def test_usage_errors_exit_2(project: Path, args: list[str], message: str) -> None:
+    code, out, err = invoke(*args)
+    assert (code, out) == (2, "")
+    assert err == message
+
+
+def test_unknown_format_is_a_usage_error(project: Path) -> None:
+    code, _, err = invoke("--format", "xml")
+    assert code == 2
+    assert "Invalid value for '--format'" in err

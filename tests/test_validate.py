@@ -1,0 +1,283 @@
+"""Checking parameter files without building anything (`ivory.config.validate`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import ivory
+from ivory.config.validate import FileReport, find_files, validate_file, validate_files
+from ivory.errors import ConfigError
+from tests.conftest import CONFIGS, write
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory, made the working directory, its modules importable."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+    return tmp_path
+
+
+def lines(project: Path, name: str, text: str) -> list[str]:
+    """Write configs/NAME and return its problems as ``file:line:col: path: message`` lines."""
+    path = write(project, f"configs/{name}", text)
+    ivory.create_client(project, tracker=False)
+    return [str(issue).replace(f"{project}/", "") for issue in validate_file(path)]
+
+
+def test_every_bundled_config_is_valid() -> None:
+    reports = validate_files(find_files([CONFIGS]))
+    assert [report.file for report in reports] == [str(p) for p in sorted(CONFIGS.glob("*.yaml"))]
+    assert {report.file: report.issues for report in reports if not report.valid} == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            """
+            library: sklearn
+            datasets:
+              data: {class: ivory.data.SklearnData, name: diabetes}
+            estimator:
+              model: sklearn.ensemble.RandomForestRegressor
+              n_estimators: many
+            """,
+            [
+                "configs/x.yaml:6:17: run.estimator.n_estimators: Input should be an int in the "
+                "range [1, inf) (got 'many')"
+            ],
+            id="sklearn-constraint",
+        ),
+        pytest.param(
+            """
+            library: sklearn
+            estimator:
+              model: sklearn.ensemble.RandomForestRegressor
+              max_features: half
+              criterion: gini
+            """,
+            [
+                "configs/x.yaml:4:17: run.estimator.max_features: Input should be an int in the "
+                "range [1, inf), a float in the range (0.0, 1.0], a str among {'log2', 'sqrt'} or "
+                "None (got 'half')",
+                "configs/x.yaml:5:14: run.estimator.criterion: Input should be a str among "
+                "{'absolute_error', 'poisson', 'squared_error'} (got 'gini')",
+            ],
+            id="sklearn-options",
+        ),
+        pytest.param(
+            """
+            monitor: {metric: mse, mode: low}
+            datasets: {data: {class: ivory.data.SklearnData, name: diabetes}, fold: x}
+            """,
+            [
+                "configs/x.yaml:1:30: run.monitor.mode: Input should be 'min' or 'max' (got 'low')",
+                "configs/x.yaml:2:73: run.datasets.fold: Input should be a valid integer, unable "
+                "to parse string as an integer (got 'x')",
+            ],
+            id="types",
+        ),
+        pytest.param(
+            "monitor: {metric: mse, mood: min}\n",
+            ["configs/x.yaml:1:30: run.monitor.mood: unknown key; did you mean 'mode'?"],
+            id="unknown-key",
+        ),
+        pytest.param(
+            "model: {class: monitr, metric: mse}\n",
+            [
+                "configs/x.yaml:1:16: run.model.class: unknown constructor name 'monitr'; did "
+                "you mean 'monitor'?"
+            ],
+            id="registry-name",
+        ),
+        pytest.param(
+            "model: {call: os.system, command: ls}\n",
+            ["configs/x.yaml:1:15: run.model.call: import path 'os.system' is not allowed"],
+            id="import-path-refused",
+        ),
+        pytest.param(
+            """
+            a: {class: ivory.data.Datasets, data: $.b}
+            b: {class: ivory.data.Datasets, data: $.a}
+            c: {class: ivory.data.Datasets, data: $.nothing}
+            """,
+            [
+                "configs/x.yaml:1:4: run.a: members refer to each other in a cycle: a -> b -> a",
+                "configs/x.yaml:3:39: run.c.data: reference '$.nothing' names no member; members "
+                "are: a, b, c",
+            ],
+            id="references",
+        ),
+        pytest.param(
+            "run: [1, 2]\n",
+            ["configs/x.yaml:1:6: run: the run section must be a mapping (got list)"],
+            id="run-not-a-mapping",
+        ),
+        pytest.param(
+            "run: {fold: 0}\nmonitor: {metric: mse}\n",
+            ["configs/x.yaml:2:10: monitor: unknown section 'monitor': beside 'run:'"],
+            id="member-beside-run",
+        ),
+        pytest.param(
+            "a: [1, 2\n",
+            ["configs/x.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"],
+            id="yaml-syntax",
+        ),
+        pytest.param(
+            "extends: base_that_is_not_there\nfold: 0\n",
+            ["configs/x.yaml:1:10: extends: no file base_that_is_not_there.yaml next to x.yaml"],
+            id="extends-missing",
+        ),
+    ],
+)
+def test_problems_with_file_line_and_path(project: Path, text: str, expected: list[str]) -> None:
+    found = lines(project, "x.yaml", textwrap.dedent(text).lstrip("\n"))
+    assert [line[: len(want)] for line, want in zip(found, expected, strict=False)] == expected
+    assert len(found) == len(expected), found
+
+
+def test_missing_values_are_placeholders_not_errors(project: Path) -> None:
+    text = "monitor:\n  metric: ???\n  mode: min\nfold: ???\n"
+    assert lines(project, "x.yaml", text) == []
+
+
+def test_every_problem_of_every_file(project: Path) -> None:
+    write(project, "configs/a.yaml", "monitor: {metric: mse, mode: low}\nfold: 0\n")
+    write(project, "configs/b.yaml", "monitor: {metric: mse, mode: min}\n")
+    write(project, "configs/c.yaml", "x: 1\nx: 2\ny: 1\ny: 2\n")
+    write(project, "configs/nested/d.yaml", "monitor: {metric: 1, mode: up}\n")
+    write(project, "configs/.hidden/e.yaml", "not: [valid\n")
+    reports = validate_files(find_files(["configs"]))
+    assert [(report.file, len(report.issues)) for report in reports] == [
+        ("configs/a.yaml", 1),
+        ("configs/b.yaml", 0),
+        ("configs/c.yaml", 2),
+        ("configs/nested/d.yaml", 2),
+    ]
+    assert [issue.path for report in reports for issue in report.issues] == [
+        "run.monitor.mode",
+        "x",
+        "y",
+        "run.monitor.metric",
+        "run.monitor.mode",
+    ]
+
+
+def test_find_files_reports_paths_that_do_not_exist(project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope: no such file or directory") as caught:
+        find_files(["nope", "configs"])
+    assert [issue.source for issue in caught.value.issues] == ["nope", "configs"]
+    assert caught.value.issues[1].message == "no .yaml or .yml file in this directory"
+
+
+def test_study_search_spaces_are_checked_against_the_run(project: Path) -> None:
+    text = """
+    library: sklearn
+    datasets: {data: {class: ivory.data.SklearnData, name: diabetes}}
+    estimator: {model: sklearn.ensemble.RandomForestRegressor}
+    study:
+      objective:
+        forest:
+          n_estimators: int(10, 300, step=10)
+          max_depth: int(2, x)
+          max_dept: int(2, 8)
+          criterion: choice(squared_error, gini)
+      tuner:
+        sampler: {class: optuna.samplers.TPESampler, seed: 0}
+        pruner: {class: optuna.prunners.MedianPruner}
+    """
+    found = lines(project, "x.yaml", textwrap.dedent(text).lstrip("\n"))
+    assert [line.split("\n")[0] for line in found] == [
+        "configs/x.yaml:8:18: study.objective.forest.max_depth: high must be an integer (got 'x')",
+        "configs/x.yaml:9:17: study.objective.forest.max_dept: unknown name 'max_dept': no "
+        "parameter is called so",
+        "configs/x.yaml:10:18: study.objective.forest.criterion: run.estimator.criterion: Input "
+        "should be a str among {'absolute_error', 'poisson', 'squared_error'} (got 'gini')",
+        "configs/x.yaml:13:21: study.tuner.pruner.class: cannot import "
+        "'optuna.prunners.MedianPruner': module 'optuna' has no 'prunners'",
+    ]
+
+
+def test_overrides_and_sweeps_are_checked_against_each_file(project: Path) -> None:
+    path = write(project, "configs/x.yaml", "monitor: {metric: mse, mode: min}\nfold: 0\n")
+    ivory.create_client(project, tracker=False)
+    issues = validate_file(path, overrides={"fold": "0-2", "mode": "min,max,up", "mood": "x"})
+    assert [str(issue) for issue in issues] == [
+        "mood=x: unknown name 'mood': no parameter is called so; did you mean monitor.mode?",
+        "mode=up: run.monitor.mode: Input should be 'min' or 'max' (got 'up')",
+    ]
+
+
+def test_typed_schema_of_the_experiment(project: Path) -> None:
+    write(
+        project,
+        "typed_schema_mod.py",
+        """
+        from pydantic import BaseModel
+
+        class Monitor(BaseModel):
+            metric: str
+            patience: int = 3
+
+        class Params(BaseModel):
+            monitor: Monitor
+            fold: int
+        """,
+    )
+    text = """
+    experiment: {schema: typed_schema_mod.Params}
+    monitor: {metric: mse, mode: min}
+    fold: [0]
+    """
+    found = lines(project, "x.yaml", textwrap.dedent(text).lstrip("\n"))
+    assert found == ["configs/x.yaml:3:7: run.fold: Input should be a valid integer (got [0])"]
+
+    bad = "experiment: {schema: typed_schema_mod.Monitr}\nfold: 0\n"
+    assert lines(project, "y.yaml", bad)[0].startswith(
+        "configs/y.yaml:1:22: experiment.schema: cannot import 'typed_schema_mod.Monitr'"
+    )
+
+
+def test_report_is_valid_without_issues() -> None:
+    assert FileReport("x.yaml").valid
+    assert not FileReport("x.yaml", validate_file(CONFIGS / "nothing.yaml")).valid
+
+
+def test_validation_imports_neither_mlflow_nor_optuna_nor_torch(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "configs/deferred.yaml",
+        """
+        monitor: {metric: mse, mode: min}
+        sampler: {class: optuna.samplers.TPESampler, seed: 0}
+        study:
+          objective:
+            space:
+              mode: choice(min, max)
+          tuner:
+            pruner: {class: optuna.pruners.MedianPruner}
+        """,
+    )
+    for config in CONFIGS.glob("*.yaml"):
+        (tmp_path / "configs" / config.name).write_text(config.read_text())
+    code = textwrap.dedent(
+        """
+        import sys
+        from ivory.config.validate import find_files, validate_files
+        reports = validate_files(find_files(["configs"]))
+        print([len(r.issues) for r in reports])
+        print(sorted(m for m in ("mlflow", "optuna", "torch") if m in sys.modules))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    counts, imported = result.stdout.splitlines()
+    assert counts == "[0, 0, 0]"
+    assert imported == "[]"
