@@ -38,11 +38,19 @@ from typing import Any
 
 from ivory.config.grammar import Sweep, parse_value
 from ivory.config.values import Text
-from ivory.core.base import EVENTS
+from ivory.core.base import EVENTS, Creator
 from ivory.core.run import Mode, Run
 from ivory.errors import ConfigError, ConfigIssue, IvoryError, OverrideError
 
-__all__ = ["MetricSummary", "RunRecord", "Task", "TaskRuns", "summarize_metrics"]
+__all__ = [
+    "MetricSummary",
+    "RunRecord",
+    "SweepPlan",
+    "Task",
+    "TaskRuns",
+    "plan_sweep",
+    "summarize_metrics",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +92,13 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """Mean and sample standard deviation of one metric over the finished runs."""
+    """Mean and sample standard deviation of one metric over the finished runs.
+
+    Attributes:
+        mean: The mean.
+        std: The sample standard deviation (n - 1); NaN for a single run.
+        count: How many runs had the metric.
+    """
 
     mean: float
     std: float
@@ -107,7 +121,9 @@ def summarize_metrics(records: Iterable[RunRecord]) -> dict[str, MetricSummary]:
                 values.setdefault(name, []).append(value)
     return {
         name: MetricSummary(
-            statistics.fmean(items), statistics.stdev(items) if len(items) > 1 else 0.0, len(items)
+            statistics.fmean(items),
+            statistics.stdev(items) if len(items) > 1 else math.nan,
+            len(items),
         )
         for name, items in values.items()
     }
@@ -138,13 +154,88 @@ class TaskRuns(Iterator[Run]):
 
 
 @dataclass
-class _Plan:
-    """The validated values of a sweep: fixed ones, and the varied ones in the caller's order."""
+class SweepPlan:
+    """The validated values of a sweep.
+
+    Attributes:
+        fixed: Names with a single value, the same in every run.
+        varied: Names with several values, in the caller's order, as given.
+        typed: The values of every name as the runs will get them (validated, typed).
+        monitor: Whether the runs have a monitor member (which `Task.chain` needs).
+    """
 
     fixed: dict[str, Any]
     varied: dict[str, list[Any]]
     typed: dict[str, list[Any]]
     monitor: bool
+
+    def product_size(self, repeat: int = 1) -> int:
+        """How many runs `Task.product` makes."""
+        return math.prod(len(values) for values in self.varied.values()) * repeat
+
+    def chain_size(self) -> int:
+        """How many runs `Task.chain` makes."""
+        return sum(len(values) for values in self.varied.values())
+
+    @property
+    def sweeps(self) -> bool:
+        """Whether any name takes several values."""
+        return bool(self.varied)
+
+
+def plan_sweep(creator: Creator, params: Mapping[str, Any]) -> SweepPlan:
+    """Expand the values of a sweep and validate each, creating nothing.
+
+    Each value is validated once, together with the first values of the other names, so a bad
+    name or value is found before any run exists.
+
+    Args:
+        creator: Makes the parameters (an experiment or a task).
+        params: Names (as for `create_params`) to values (see the module for what sweeps).
+
+    Returns:
+        The plan.
+
+    Raises:
+        OverrideError: Every name or value that does not fit.
+    """
+    # Expand each value into the values it sweeps.
+    fixed: dict[str, Any] = {}
+    varied: dict[str, list[Any]] = {}
+    issues: list[ConfigIssue] = []
+    for name, value in params.items():
+        try:
+            values = _expand(str(name), value)
+        except ConfigError as exc:
+            issues.extend(exc.issues)
+            continue
+        if len(values) == 1:
+            fixed[name] = values[0]
+        else:
+            varied[name] = values
+    if issues:
+        raise OverrideError(issues)
+
+    # Validate each value once, with the first values of the others.
+    first = {name: values[0] for name, values in varied.items()}
+    made, update = creator.create_params({**fixed, **first})
+    typed = {name: [update.get(name, value)] for name, value in {**fixed, **first}.items()}
+    section = made.get("run")
+    monitor = isinstance(section, Mapping) and section.get("monitor") is not None
+    seen: set[str] = set()
+    for name, values in varied.items():
+        for value in values[1:]:
+            try:
+                _, update = creator.create_params({**fixed, **first, name: value})
+            except ConfigError as exc:
+                new = [issue for issue in exc.issues if str(issue) not in seen]
+                seen.update(str(issue) for issue in new)
+                issues.extend(new)
+                continue
+            typed[name].append(update.get(name, value))
+    if issues:
+        raise OverrideError(issues)
+    return SweepPlan(fixed, varied, typed, monitor)
 
 
 class Task(Run):
@@ -197,8 +288,8 @@ class Task(Run):
             raise ConfigError.single(
                 "repeat", f"repeat must be a positive integer (got {repeat!r})"
             )
-        plan = self._plan(params, kwargs)
-        total = math.prod(len(values) for values in plan.varied.values()) * repeat
+        plan = plan_sweep(self, {**(params or {}), **kwargs})
+        total = plan.product_size(repeat)
         self._tag(plan, "product", {"ivory.task.repeat": str(repeat)})
         return TaskRuns(self._product(plan, repeat), total)
 
@@ -224,14 +315,14 @@ class Task(Run):
             ConfigError: A name or a value does not fit, or `use_best_param` needs a monitor
                 member that the run does not have (before any run exists).
         """
-        plan = self._plan(params, kwargs)
+        plan = plan_sweep(self, {**(params or {}), **kwargs})
         if use_best_param and len(plan.varied) > 1 and not plan.monitor:
             raise ConfigError.single(
                 "run.monitor",
                 "chain(use_best_param=True) needs a monitor member to judge the best value; "
                 "add one (monitor: {metric: ..., mode: min}) or pass use_best_param=False",
             )
-        total = sum(len(values) for values in plan.varied.values())
+        total = plan.chain_size()
         self._tag(plan, "chain", {"ivory.task.use_best_param": str(use_best_param).lower()})
         return TaskRuns(self._chain(plan, use_best_param), total)
 
@@ -281,58 +372,7 @@ class Task(Run):
                 close()
         yield from self.records[seen:]
 
-    # Planning: every name and value is checked before any run exists.
-
-    def _plan(self, params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> _Plan:
-        given: dict[str, Any] = dict(params or {})
-        given.update(kwargs)
-
-        # Expand each value into the values it sweeps.
-        fixed: dict[str, Any] = {}
-        varied: dict[str, list[Any]] = {}
-        issues: list[ConfigIssue] = []
-        for name, value in given.items():
-            try:
-                values = _expand(str(name), value)
-            except ConfigError as exc:
-                issues.extend(exc.issues)
-                continue
-            if len(values) == 1:
-                fixed[name] = values[0]
-            else:
-                varied[name] = values
-        if issues:
-            raise OverrideError(issues)
-
-        # Validate each value once, with the first values of the others.
-        typed, monitor = self._validate(fixed, varied)
-        return _Plan(fixed, varied, typed, monitor)
-
-    def _validate(
-        self, fixed: dict[str, Any], varied: dict[str, list[Any]]
-    ) -> tuple[dict[str, list[Any]], bool]:
-        first = {name: values[0] for name, values in varied.items()}
-        params, update = self.create_params({**fixed, **first})
-        typed = {name: [update.get(name, value)] for name, value in {**fixed, **first}.items()}
-        section = params.get("run")
-        monitor = isinstance(section, Mapping) and section.get("monitor") is not None
-        issues: list[ConfigIssue] = []
-        seen: set[str] = set()
-        for name, values in varied.items():
-            for value in values[1:]:
-                try:
-                    _, update = self.create_params({**fixed, **first, name: value})
-                except ConfigError as exc:
-                    new = [issue for issue in exc.issues if str(issue) not in seen]
-                    seen.update(str(issue) for issue in new)
-                    issues.extend(new)
-                    continue
-                typed[name].append(update.get(name, value))
-        if issues:
-            raise OverrideError(issues)
-        return typed, monitor
-
-    def _tag(self, plan: _Plan, method: str, extra: dict[str, str]) -> None:
+    def _tag(self, plan: SweepPlan, method: str, extra: dict[str, str]) -> None:
         tags = {"ivory.task.method": method, **extra}
         for name in plan.varied:
             tags[_tag_key("ivory.sweep", name)] = _tag_text(plan.typed[name])
@@ -346,7 +386,7 @@ class Task(Run):
 
     # Creating the runs.
 
-    def _product(self, plan: _Plan, repeat: int) -> Generator[Run, None, None]:
+    def _product(self, plan: SweepPlan, repeat: int) -> Generator[Run, None, None]:
         completed = False
         try:
             grid = list(itertools.product(*plan.varied.values()))
@@ -359,7 +399,7 @@ class Task(Run):
         finally:
             self._end(completed)
 
-    def _chain(self, plan: _Plan, use_best_param: bool) -> Generator[Run, None, None]:
+    def _chain(self, plan: SweepPlan, use_best_param: bool) -> Generator[Run, None, None]:
         completed = False
         try:
             best: dict[str, Any] = {}
@@ -390,7 +430,9 @@ class Task(Run):
         if self.id and self.tracker is not None:
             self.tracker.set_tags(self.id, {_tag_key("ivory.best", name): _tag_text(best[name])})
 
-    def _runs(self, plan: _Plan, updates: Iterable[dict[str, Any]]) -> Generator[Run, None, bool]:
+    def _runs(
+        self, plan: SweepPlan, updates: Iterable[dict[str, Any]]
+    ) -> Generator[Run, None, bool]:
         """Create and yield each run, and settle it when the caller asks for the next one.
 
         Returns:
@@ -497,7 +539,7 @@ def _expand(name: str, value: Any) -> list[Any]:
     return values
 
 
-def _unbuilt(plan: _Plan, update: dict[str, Any], error: Exception) -> RunRecord:
+def _unbuilt(plan: SweepPlan, update: dict[str, Any], error: Exception) -> RunRecord:
     values = {name: update[name] for name in plan.varied if name in update}
     return RunRecord("", "", values, "FAILED", error=f"{type(error).__name__}: {error}")
 
