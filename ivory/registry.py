@@ -373,6 +373,10 @@ def _register_builtins(target: Registry) -> None:
         "metrics": "ivory.callbacks.metrics.Metrics",
         "monitor": "ivory.callbacks.monitor.Monitor",
         "sklearn_estimator": "ivory.integrations.sklearn.Estimator",
+        "trainer": "ivory.core.trainer.Trainer",
+        "early_stopping": "ivory.callbacks.early_stopping.EarlyStopping",
+        "pruning": "ivory.callbacks.pruning.Pruning",
+        "mlp": "ivory.integrations.numpy.MLP",
     }
     for name, path in names.items():
         target.register(name, path)
@@ -381,6 +385,9 @@ def _register_builtins(target: Registry) -> None:
     target.set_default("results", "results")
     target.set_default("metrics", "metrics")
     target.set_default("monitor", "monitor")
+    target.set_default("trainer", "trainer")
+    target.set_default("early_stopping", "early_stopping")
+    target.set_default("pruning", "pruning")
     target.set_default("estimator", "sklearn_estimator", library="sklearn")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KNOWN_METRICS", "Metrics"]
+__all__ = ["KNOWN_METRICS", "LABEL_METRICS", "Metrics"]
 
 KNOWN_METRICS = {
     "mse": "sklearn.metrics.mean_squared_error",
@@ -20,6 +20,22 @@ KNOWN_METRICS = {
 }
 """Metric names that need no function: an empty value (``mse:``) takes the one listed here."""
 
+LABEL_METRICS = frozenset(
+    {
+        "accuracy_score",
+        "balanced_accuracy_score",
+        "cohen_kappa_score",
+        "f1_score",
+        "hamming_loss",
+        "matthews_corrcoef",
+        "precision_score",
+        "recall_score",
+        "zero_one_loss",
+    }
+)
+"""Functions (by name) that compare class labels: given scores per class (one column per class),
+they receive the class of the highest score instead."""
+
 MetricFunction = Callable[[Any, Any], float]
 
 
@@ -30,11 +46,18 @@ class Metrics:
         **metrics: Metric name to function: empty for a known metric (`KNOWN_METRICS`), a
             registered name or an allowed import path, or a callable.
 
+    A driver adds values of its own with ``metrics["loss"] = value`` (the core `Trainer` adds
+    ``loss`` and ``val_loss``). Class scores (one column per class) are turned into labels for
+    the functions in `LABEL_METRICS`.
+
     Attributes:
         epoch: The epoch of the latest values.
         values: The latest value of each metric (and of values other members add, e.g. loss).
         history: Every value by metric and epoch.
+        test_values: The metrics computed on the test results after testing.
     """
+
+    __ivory_restore__ = False
 
     def __init__(self, **metrics: str | MetricFunction | None) -> None:
         self.functions: dict[str, MetricFunction] = {
@@ -43,6 +66,7 @@ class Metrics:
         self.epoch = -1
         self.values: dict[str, float] = {}
         self.history: dict[str, dict[int, float]] = {}
+        self.test_values: dict[str, float] = {}
 
     @classmethod
     def __ivory_schema__(cls, kwargs: Mapping[str, Any]) -> Any:
@@ -59,12 +83,39 @@ class Metrics:
         """Compute every metric on the validation results and record it in the history."""
         results = run.get("results")
         if results is not None and "val" in results:
-            val = results["val"]
-            target, output = _flat(val["target"]), _flat(val["output"])
-            for name, function in self.functions.items():
-                self.values[name] = float(function(target, output))
+            self.values.update(self.compute(results["val"]))
         for name, value in self.values.items():
             self.history.setdefault(name, {})[self.epoch] = value
+
+    def on_test_begin(self, run: Any) -> None:
+        """Forget the test values of an earlier test."""
+        self.test_values = {}
+
+    def on_test_end(self, run: Any) -> None:
+        """Compute every metric on the test results, when they have targets."""
+        results = run.get("results")
+        if results is None or "test" not in results:
+            return
+        target = np.asarray(results["test"]["target"])
+        if target.dtype.kind == "f" and np.isnan(target).all():
+            return
+        self.test_values = self.compute(results["test"])
+
+    def compute(self, arrays: Mapping[str, Any]) -> dict[str, float]:
+        """Every metric function applied to ``arrays["target"]`` and ``arrays["output"]``."""
+        target, output = _flat(arrays["target"]), _flat(arrays["output"])
+        labels = None
+        values = {}
+        for name, function in self.functions.items():
+            given = output
+            if getattr(function, "__name__", "") in LABEL_METRICS and _is_scores(output, target):
+                labels = np.argmax(output, axis=1) if labels is None else labels
+                given = labels
+            values[name] = float(function(target, given))
+        return values
+
+    def __setitem__(self, name: str, value: float) -> None:
+        self.values[name] = float(value)
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
@@ -80,14 +131,20 @@ class Metrics:
         return self.values.items()
 
     def state_dict(self) -> dict[str, Any]:
-        """The epoch, latest values and history."""
-        return {"epoch": self.epoch, "values": dict(self.values), "history": self.history}
+        """The epoch, latest values, history and test values."""
+        return {
+            "epoch": self.epoch,
+            "values": dict(self.values),
+            "history": {name: dict(values) for name, values in self.history.items()},
+            "test_values": dict(self.test_values),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Take a saved state."""
         self.epoch = int(state["epoch"])
         self.values = dict(state["values"])
         self.history = {k: {int(e): v for e, v in h.items()} for k, h in state["history"].items()}
+        self.test_values = dict(state.get("test_values", {}))
 
     def __str__(self) -> str:
         return " ".join(f"{name}={value:.4g}" for name, value in self.values.items())
@@ -113,6 +170,10 @@ def _function(name: str, spec: str | MetricFunction | None) -> MetricFunction:
     if not callable(function):
         raise RegistryError(f"metrics.{name}: {spec!r} is not callable")
     return function  # type: ignore[no-any-return]
+
+
+def _is_scores(output: Any, target: Any) -> bool:
+    return bool(output.ndim == 2 and output.shape[1] > 1 and np.ndim(target) == 1)
 
 
 def _flat(array: Any) -> Any:

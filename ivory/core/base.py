@@ -299,7 +299,9 @@ class Experiment(Creator):
         if self.tracker is None:
             return ""
         if not self.id:
-            self.id = self.tracker.create_experiment(self.experiment_name or self.name)
+            self.id = self.tracker.create_experiment(
+                self.experiment_name, experiment_id=self.experiment_id or None
+            )
             self.params["experiment"]["id"] = self.id
         return self.id
 

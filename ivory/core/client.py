@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ivory.config.params import Params
 from ivory.core.base import Base, Experiment
 from ivory.core.run import Run
 from ivory.errors import ConfigError, ConfigIssue, IvoryError
 from ivory.registry import Registry
 from ivory.registry import registry as global_registry
+
+if TYPE_CHECKING:
+    from ivory.callbacks.results import Reduction, Results
+    from ivory.core.study import Study
+    from ivory.tracking import Tracker
 
 __all__ = ["Client", "create_client"]
 
@@ -41,6 +50,8 @@ class Client(Base):
         self.directory = Path(directory).resolve()
         self.registry = registry or global_registry
         self._experiments: dict[str, Experiment] = {}
+        self.tuner: dict[str, Any] = {}
+        """The ``tuner:`` settings of ``client.yaml`` (storage, ...), defaults of every study."""
 
     @property
     def tracker(self) -> Any:
@@ -100,6 +111,221 @@ class Client(Base):
         """A new run of experiment `name`, with overrides."""
         return self.create_experiment(name).create_run(args, **kwargs)
 
+    def create_study(
+        self, name: str, args: Any = None, run_number: int | None = None, **suggests: Any
+    ) -> Study:
+        """A study of experiment `name`, with the client's tuner settings as defaults.
+
+        See `ivory.core.study.create_study`; `run_number` resumes or joins ``study#N``.
+        """
+        from ivory.core.study import create_study
+
+        experiment = self.create_experiment(name)
+        return create_study(experiment, args, run_number, tuner=self.tuner, **suggests)
+
+    # Finding runs.
+
+    def _tracker(self) -> Tracker:
+        tracker: Tracker | None = self.tracker
+        if tracker is None:
+            raise IvoryError("this client does not track runs (create_client(tracker=False))")
+        return tracker
+
+    def _experiment_id(self, name: str) -> str:
+        return self._tracker().require_experiment_id(self._experiment_name(name))
+
+    def _experiment_name(self, name: str) -> str:
+        """The tracked name of experiment `name` (a file may set ``experiment.name``)."""
+        try:
+            return self.create_experiment(name).experiment_name or name
+        except ConfigError:
+            return name
+
+    def get_run_id(self, name: str, **number: int) -> str:
+        """The id of a run of experiment `name`, by kind and number.
+
+        Args:
+            name: The experiment.
+            **number: One of ``run=N``, ``task=N``, ``study=N``; ``-1`` is the newest.
+
+        Raises:
+            IvoryError: Not exactly one kind given.
+            TrackingError: No such experiment or run.
+
+        Example: ``client.get_run_id("diabetes", run=-1)``.
+        """
+        if len(number) != 1 or not set(number) <= set(KINDS):
+            raise IvoryError(
+                f"get_run_id: give exactly one of {', '.join(f'{k}=N' for k in KINDS)} "
+                f"(got {', '.join(number) or 'none'})"
+            )
+        ((kind, n),) = number.items()
+        return self._tracker().get_run_id(self._experiment_id(name), kind, int(n))
+
+    def get_run_ids(self, name: str, kind: str = "run") -> list[str]:
+        """The ids of every run of `kind` in experiment `name`, newest first."""
+        tracker = self._tracker()
+        return [str(r.info.run_id) for r in tracker.list_runs(self._experiment_id(name), kind)]
+
+    def search_run_ids(self, name: str, /, **query: Any) -> list[str]:
+        """The ids of the runs of experiment `name` whose parameters match `query`, newest first.
+
+        Each name in `query` is a parameter, by full dotted path or by a short suffix
+        (``fold`` for ``datasets.fold``). Its condition is a value (equal), a list of values
+        (any of them) or a ``(low, high)`` tuple (an inclusive range).
+
+        Raises:
+            IvoryError: A name matches no parameter, or several.
+
+        Example: ``client.search_run_ids("diabetes", fold=[0, 1], max_depth=(3, 6))``.
+        """
+        from ivory.tracking.query import match_runs
+
+        tracker = self._tracker()
+        runs = tracker.list_runs(self._experiment_id(name))
+        return [str(run.info.run_id) for run in match_runs(runs, query)]
+
+    # Loading what runs saved.
+
+    def load_params(self, run_id: str) -> Params:
+        """The full parameters a run was created with (its ``params.yaml``)."""
+        return Params(self._tracker().load_params(run_id))
+
+    def load_run(self, run_id: str, mode: str = "test", allow_pickle: bool | None = None) -> Run:
+        """Rebuild a run's members from its parameters and load their states saved in `mode`.
+
+        The members are built as at creation (the registry's allowlist guards the import
+        paths), so they equal the originals. The run is attached to its tracked run: starting it
+        again logs there.
+
+        Args:
+            run_id: The run.
+            mode: ``test`` (after testing), ``best`` (the best epoch) or ``current`` (the end
+                of training).
+            allow_pickle: Whether pickled states may be loaded (by default the client's
+                setting); loading a pickle can run any code it holds.
+
+        Raises:
+            TrackingError: No such run or saved states, or a pickled state not allowed.
+        """
+        run = self._rebuild(run_id)
+        states = self._tracker().load_states(run_id, mode, allow_pickle=allow_pickle)
+        run.load_state_dict(states)
+        return run
+
+    def load_instance(
+        self, run_id: str, instance_name: str, mode: str = "test", allow_pickle: bool | None = None
+    ) -> Any:
+        """Rebuild one member of a run (and what it needs) and load its state saved in `mode`."""
+        run = self._rebuild(run_id, only=instance_name, track=False)
+        states = self._tracker().load_states(
+            run_id, mode, names=[instance_name], allow_pickle=allow_pickle
+        )
+        member = run[instance_name]
+        if instance_name in states and callable(getattr(member, "load_state_dict", None)):
+            member.load_state_dict(states[instance_name])
+        return member
+
+    def load_results(
+        self,
+        run_ids: str | Iterable[str],
+        reduction: Reduction = "none",
+        mode: str = "test",
+    ) -> Results:
+        """The results of one run, or the val and test results of several runs joined.
+
+        Args:
+            run_ids: One run id, or several (their ``val`` and ``test`` rows are concatenated;
+                ``train`` is left out).
+            reduction: ``"mean"`` averages the rows of each sample index (sorted by index), as
+                for the folds of a k-fold task.
+            mode: Which saved states to read the results from.
+        """
+        from ivory.callbacks.results import concatenate
+
+        if isinstance(run_ids, str):
+            results: Results = self.load_instance(run_ids, "results", mode)
+            return results.mean() if reduction == "mean" else results
+        loaded = [self.load_instance(run_id, "results", mode) for run_id in run_ids]
+        return concatenate(loaded, reduction=reduction)
+
+    def _rebuild(self, run_id: str, only: str | None = None, track: bool = True) -> Run:
+        from ivory.callbacks.tracking import Tracking
+        from ivory.core.run import rebuild_run
+
+        tracker = self._tracker()
+        record = tracker.get_run(run_id)
+        params = tracker.load_params(run_id)
+        kind = record.data.tags.get("ivory.kind") or (record.info.run_name or "run").split("#")[0]
+        source = record.data.tags.get("mlflow.source.name", "")
+        with _working_directory(Path(source).parent if source else None):
+            run = rebuild_run(params, kind, self.registry, only=only, source_name=source)
+        run.name = str(record.info.run_name or "")
+        run.id = run_id
+        run.parent_id = record.data.tags.get("mlflow.parentRunId", "")
+        run.tracker = tracker
+        if track and only is None:
+            run["tracking"] = Tracking(tracker, run_id, section=kind, params=params.get(kind))
+            run["tracking"].ended = record.info.status != "RUNNING"
+        return run
+
+    # Housekeeping.
+
+    def set_terminated(
+        self, name: str, status: str = "FINISHED", **numbers: int | Iterable[int]
+    ) -> list[str]:
+        """Set the status of runs of experiment `name` (by default its newest run).
+
+        Args:
+            name: The experiment.
+            status: FINISHED, FAILED or KILLED (``ivory kill`` sets KILLED, and a training in
+                progress stops after its epoch).
+            **numbers: ``run=N``, ``task=[N, M]``, ...; ``-1`` is the newest.
+
+        Returns:
+            The ids of the runs changed.
+        """
+        tracker = self._tracker()
+        experiment_id = self._experiment_id(name)
+        unknown = set(numbers) - set(KINDS)
+        if unknown:
+            raise IvoryError(
+                f"set_terminated: unknown run kinds {', '.join(sorted(unknown))} "
+                f"(expected {', '.join(KINDS)})"
+            )
+        wanted = numbers or {"run": -1}
+        ids = []
+        for kind, which in wanted.items():
+            for n in [which] if isinstance(which, int) else list(which):
+                ids.append(tracker.get_run_id(experiment_id, kind, int(n)))
+        for run_id in ids:
+            tracker.set_terminated(run_id, status)
+        return ids
+
+    def remove_deleted_runs(self, name: str) -> int:
+        """Remove the deleted runs of experiment `name` for good, artifacts included.
+
+        Their numbers are then free for new runs. Returns how many were removed.
+        """
+        return self._tracker().remove_deleted_runs(self._experiment_id(name))
+
+
+KINDS = ("run", "task", "study")
+
+
+@contextmanager
+def _working_directory(path: Path | None) -> Iterator[None]:
+    """Rebuild where the parameter file was, so relative paths resolve the same (when it exists)."""
+    if path is None or not path.is_dir():
+        yield
+        return
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
 
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
@@ -147,7 +373,9 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
         from ivory.tracking import create_tracker
 
         made = create_tracker(str(root), **(settings.get("tracker") or {}))
-    return Client(root, made)
+    client = Client(root, made)
+    client.tuner = dict(settings.get("tuner") or {})
+    return client
 
 
 def _local_modules(root: Path) -> list[str]:

@@ -21,15 +21,24 @@ class Estimator:
         model: The estimator class (an import path such as
             ``sklearn.ensemble.RandomForestRegressor``, or the class).
         return_probability: Predict with ``predict_proba`` when the model has it.
+        allow_pickle: Save the fitted model with pickle when the run is tracked (it has no safe
+            format); loading it back then needs an explicit ``allow_pickle=True`` too.
         **kwargs: Parameters of the model.
     """
 
-    def __init__(self, model: str | type, return_probability: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: str | type,
+        return_probability: bool = False,
+        allow_pickle: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.model_class = _model_class(model)
         self.model_name = (
             model if isinstance(model, str) else f"{model.__module__}.{model.__qualname__}"
         )
         self.return_probability = return_probability
+        self.allow_pickle = allow_pickle
         self.params = kwargs
         self.model = self.model_class(**kwargs)
         self.epoch = -1
@@ -135,6 +144,7 @@ def _schema(model: type | None, error: str | None) -> type[BaseModel]:
         __config__=ConfigDict(extra="allow" if error else "forbid", arbitrary_types_allowed=True),
         model=(model_type, ...),
         return_probability=(bool, False),
+        allow_pickle=(bool, False),
         **fields,
     )
 

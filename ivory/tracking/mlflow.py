@@ -1,6 +1,8 @@
-"""The MLflow adapter: experiments, runs, parameters, metrics and artifacts.
+"""The MLflow adapter: experiments, runs, parameters, metrics, states and artifacts.
 
-MLflow's exceptions are translated into `TrackingError` here, chained with ``from``.
+MLflow's exceptions are translated into `TrackingError` here, chained with ``from``. Each run is
+named ``<kind>#N`` (``run#0``, ``task#2``), numbered per kind within its experiment; deleted runs
+keep their numbers until `MlflowTracker.remove_deleted_runs` removes them for good.
 """
 
 from __future__ import annotations
@@ -10,27 +12,35 @@ import logging
 import os
 import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+from mlflow.entities import Metric, Param, RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ivory.config.dump import dump_yaml, to_serializable
 from ivory.errors import TrackingError
 from ivory.tracking.flatten import flatten
+from ivory.tracking.state import read_state, state_files, write_state
 
-__all__ = ["MlflowTracker", "default_tracking_uri"]
+__all__ = ["MlflowTracker", "default_tracking_uri", "parse_run_name"]
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+"""MLflow takes at most 100 parameters in one batch."""
+METRIC_BATCH_SIZE = 1000
 PARAMS_ARTIFACT = "params.yaml"
+KEYS_ARTIFACT = "param_keys.yaml"
+ERROR_ARTIFACT = "error.txt"
+STATE_FOLDERS = ("current", "best", "test")
 _RUN_NAME = re.compile(r"^(?P<kind>[a-z]+)#(?P<number>\d+)$")
+DEFAULT_EXPERIMENT_ID = "0"
 
 
 def default_tracking_uri(directory: str | os.PathLike[str] = ".") -> str:
@@ -39,6 +49,17 @@ def default_tracking_uri(directory: str | os.PathLike[str] = ".") -> str:
     if uri:
         return uri
     return f"sqlite:///{Path(directory).resolve() / 'mlflow.db'}"
+
+
+def parse_run_name(name: str) -> tuple[str, int] | None:
+    """``("run", 3)`` for ``"run#3"``, None for a name ivory did not give.
+
+    Example:
+        >>> parse_run_name("task#12"), parse_run_name("lucky-fox-42")
+        (('task', 12), None)
+    """
+    match = _RUN_NAME.match(name)
+    return (match["kind"], int(match["number"])) if match else None
 
 
 @contextmanager
@@ -57,6 +78,10 @@ class MlflowTracker:
         tracking_uri: The store; by default `default_tracking_uri(directory)`.
         artifact_location: Where new experiments keep artifacts; by default ``mlruns`` in
             `directory` for a local store, the server's choice otherwise.
+        allow_pickle: Whether member states without a safe format are saved with pickle, and
+            pickled states are loaded back. Off by default: loading a pickle can run code.
+        interval: At most how often, in seconds, a training run checks whether it was killed
+            and saves its ``current`` state; both also happen at the end of training.
     """
 
     def __init__(
@@ -64,55 +89,146 @@ class MlflowTracker:
         directory: str | os.PathLike[str] = ".",
         tracking_uri: str | None = None,
         artifact_location: str | None = None,
+        allow_pickle: bool = False,
+        interval: float = 1.0,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.tracking_uri = tracking_uri or default_tracking_uri(self.directory)
         if artifact_location is None and self.tracking_uri.startswith("sqlite:"):
             artifact_location = (self.directory / "mlruns").as_uri()
         self.artifact_location = artifact_location
+        self.allow_pickle = allow_pickle
+        self.interval = interval
         self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        # Reading a few small artifacts back needs no progress bars on the terminal.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        self._params_cache: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"MlflowTracker(tracking_uri={self.tracking_uri!r})"
 
     # Experiments.
 
-    def create_experiment(self, name: str) -> str:
-        """The id of the experiment called `name`, created when it does not exist.
+    def create_experiment(self, name: str, experiment_id: str | None = None) -> str:
+        """The id of experiment `name` (created when missing), or check the given id.
+
+        Args:
+            name: The experiment name (``experiment.name``).
+            experiment_id: An existing experiment to use instead (``experiment.id``).
 
         Raises:
-            TrackingError: The experiment exists but is deleted, or MLflow refused.
+            TrackingError: The name is empty, the experiment is deleted, the id does not exist,
+                or MLflow refused.
         """
+        if experiment_id not in (None, ""):
+            return self._check_experiment_id(str(experiment_id))
         if not name or not name.strip():
-            raise TrackingError("experiment.name: the experiment name must not be empty")
+            raise TrackingError(
+                "experiment.name: the experiment name must not be empty (got "
+                f"{name!r}); give a name or leave it out to use the file name"
+            )
+        experiment_id = self.get_experiment_id(name)
+        if experiment_id is not None:
+            return experiment_id
+        with _translated(f"create experiment {name!r}"):
+            created = self.client.create_experiment(name, artifact_location=self.artifact_location)
+        logger.info("created the MLflow experiment %r (id %s)", name, created)
+        return str(created)
+
+    def get_experiment_id(self, name: str) -> str | None:
+        """The id of the active experiment `name`, None if there is none.
+
+        Raises:
+            TrackingError: The experiment exists but is deleted.
+        """
         with _translated(f"find experiment {name!r}"):
             experiment = self.client.get_experiment_by_name(name)
-        if experiment is not None:
-            if experiment.lifecycle_stage == "deleted":
-                raise TrackingError(
-                    f"experiment.name: the MLflow experiment {name!r} exists but is deleted; "
-                    "restore it (mlflow experiments restore) or choose another name"
-                )
-            return str(experiment.experiment_id)
-        with _translated(f"create experiment {name!r}"):
-            experiment_id = self.client.create_experiment(
-                name, artifact_location=self.artifact_location
+        if experiment is None:
+            return None
+        if experiment.lifecycle_stage == "deleted":
+            which = (
+                "the default experiment"
+                if experiment.experiment_id == DEFAULT_EXPERIMENT_ID
+                else "the MLflow experiment"
             )
-        logger.info("created the MLflow experiment %r (id %s)", name, experiment_id)
-        return str(experiment_id)
+            raise TrackingError(
+                f"experiment.name: {which} {name!r} exists but is deleted; restore it "
+                f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) or "
+                "choose another name"
+            )
+        return str(experiment.experiment_id)
+
+    def require_experiment_id(self, name: str) -> str:
+        """The id of experiment `name`, which must have been tracked already.
+
+        Raises:
+            TrackingError: No experiment of that name, or it is deleted.
+        """
+        experiment_id = self.get_experiment_id(name)
+        if experiment_id is None:
+            raise TrackingError(f"no MLflow experiment is called {name!r} in {self.tracking_uri}")
+        return experiment_id
+
+    def _check_experiment_id(self, experiment_id: str) -> str:
+        try:
+            experiment = self.client.get_experiment(experiment_id)
+        except MlflowException as exc:
+            raise TrackingError(
+                f"experiment.id: no MLflow experiment has the id {experiment_id!r} in "
+                f"{self.tracking_uri}"
+            ) from exc
+        if experiment.lifecycle_stage == "deleted":
+            raise TrackingError(
+                f"experiment.id: the MLflow experiment {experiment_id!r} "
+                f"({experiment.name!r}) is deleted; restore it or choose another"
+            )
+        return experiment_id
 
     # Runs.
 
+    def list_runs(
+        self, experiment_id: str, kind: str | None = None, *, deleted: bool = False
+    ) -> list[Any]:
+        """MLflow's records of the experiment's runs named by ivory, newest first.
+
+        Args:
+            experiment_id: The experiment.
+            kind: Only runs of this kind (``run``, ``task``, ``study``).
+            deleted: Include deleted runs (they keep their numbers until removed).
+        """
+        pattern = f"{kind}#%" if kind else "%#%"
+        view = ViewType.ALL if deleted else ViewType.ACTIVE_ONLY
+        runs = self._search(experiment_id, f"attributes.run_name LIKE '{pattern}'", view)
+        named = [
+            run
+            for run in runs
+            if (parsed := parse_run_name(run.info.run_name or ""))
+            and (kind is None or parsed[0] == kind)
+        ]
+        return sorted(named, key=lambda run: run.info.start_time or 0, reverse=True)
+
     def next_number(self, experiment_id: str, kind: str) -> int:
         """The next free N of ``<kind>#N`` in the experiment (deleted runs count)."""
-        numbers = [
-            int(match["number"])
-            for run in self._search(experiment_id, f"attributes.run_name LIKE '{kind}#%'")
-            if (match := _RUN_NAME.match(run.info.run_name or "")) and match["kind"] == kind
-        ]
+        numbers = [_number(run) for run in self.list_runs(experiment_id, kind, deleted=True)]
         return max(numbers, default=-1) + 1
 
-    def _search(self, experiment_id: str, filter_string: str) -> list[Any]:
+    def get_run_id(self, experiment_id: str, kind: str, number: int) -> str:
+        """The id of ``<kind>#<number>``; ``-1`` is the newest.
+
+        Raises:
+            TrackingError: No such run.
+        """
+        runs = {_number(run): run for run in self.list_runs(experiment_id, kind)}
+        if number == -1 and runs:
+            return str(runs[max(runs)].info.run_id)
+        if number in runs:
+            return str(runs[number].info.run_id)
+        have = sorted(runs)
+        known = f"{kind}#{have[0]} to {kind}#{have[-1]}" if have else f"no {kind} yet"
+        wanted = "the newest" if number == -1 else f"{kind}#{number}"
+        raise TrackingError(f"experiment {experiment_id}: no {wanted} ({known})")
+
+    def _search(self, experiment_id: str, filter_string: str, view: int) -> list[Any]:
         runs: list[Any] = []
         token = None
         with _translated("search runs"):
@@ -120,7 +236,7 @@ class MlflowTracker:
                 page = self.client.search_runs(
                     [experiment_id],
                     filter_string,
-                    run_view_type=ViewType.ALL,
+                    run_view_type=view,
                     max_results=1000,
                     page_token=token,
                 )
@@ -144,6 +260,11 @@ class MlflowTracker:
 
         Returns:
             ``(name, run id)``.
+
+        Raises:
+            ConfigError: A parameter cannot be tracked (a key collision or an overlong key);
+                nothing is created then.
+            TrackingError: MLflow refused.
         """
         # Flatten first: a parameter that cannot be tracked stops before a run exists.
         flat, renamed = flatten(dict(params[section]), prefix=section)
@@ -151,6 +272,7 @@ class MlflowTracker:
             "ivory.kind": kind,
             "ivory.update": dump_yaml(dict(update)).strip() if update else "{}",
             "mlflow.source.name": source_name,
+            "mlflow.source.type": "LOCAL",
         }
         commit = _git_commit(str(Path(source_name).parent)) if source_name else None
         if commit:
@@ -166,12 +288,35 @@ class MlflowTracker:
             self._log_params(run_id, flat)
             self.log_text(run_id, dump_yaml(to_serializable(dict(params))), PARAMS_ARTIFACT)
             if renamed:
-                self.log_text(run_id, dump_yaml(renamed), "param_keys.yaml")
+                self.log_text(run_id, dump_yaml(renamed), KEYS_ARTIFACT)
         except BaseException:
             self.set_terminated(run_id, "FAILED")
             raise
         logger.info("created run %s (%s)", name, run_id)
         return name, run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any], prefix: str = "") -> None:
+        """Log a parameter tree to a run, flattened by the same rule as at creation.
+
+        Logging the same values again does nothing. A value that differs from the logged one is
+        an error naming every such key, raised before anything is logged.
+
+        Raises:
+            ConfigError: A parameter cannot be tracked.
+            TrackingError: A value differs from the one logged, or MLflow refused.
+        """
+        flat, _ = flatten(dict(params), prefix=prefix)
+        logged = self.get_run(run_id).data.params
+        changed = [
+            f"{key} (logged {logged[key]!r}, now {value!r})"
+            for key, value in flat.items()
+            if key in logged and logged[key] != value
+        ]
+        if changed:
+            raise TrackingError(
+                f"run {run_id}: parameters cannot change once logged: {'; '.join(changed)}"
+            )
+        self._log_params(run_id, {k: v for k, v in flat.items() if k not in logged})
 
     def _log_params(self, run_id: str, flat: Mapping[str, str]) -> None:
         items = [Param(key, value) for key, value in flat.items()]
@@ -184,26 +329,127 @@ class MlflowTracker:
         timestamp = int(time.time() * 1000)
         items = [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
         with _translated("log metrics"):
-            for start in range(0, len(items), 1000):
-                self.client.log_batch(run_id, metrics=items[start : start + 1000])
+            for start in range(0, len(items), METRIC_BATCH_SIZE):
+                self.client.log_batch(run_id, metrics=items[start : start + METRIC_BATCH_SIZE])
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Save `text` as an artifact of the run."""
         with _translated(f"save {artifact_file}"):
             self.client.log_text(run_id, text, artifact_file)
 
+    def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
+        """Save the file at `path` as an artifact of the run (in folder `artifact_path`)."""
+        with _translated(f"save {Path(path).name}"):
+            self.client.log_artifact(run_id, path, artifact_path)
+
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        """Set tags on the run in one batch."""
-        items = [RunTag(key, value) for key, value in tags.items()]
-        with _translated("set tags"):
-            for start in range(0, len(items), BATCH_SIZE):
-                self.client.log_batch(run_id, tags=items[start : start + BATCH_SIZE])
+        """Set tags of a run."""
+        with _translated(f"tag run {run_id}"):
+            for key, value in tags.items():
+                self.client.set_tag(run_id, key, value)
 
     def set_terminated(self, run_id: str, status: str) -> None:
         """End the run with `status` (FINISHED, FAILED or KILLED)."""
-        RunStatus.from_string(status)
+        _check_status(status)
         with _translated(f"end run {run_id}"):
             self.client.set_terminated(run_id, status)
+
+    def set_running(self, run_id: str) -> None:
+        """Mark an ended run RUNNING again (it is being continued)."""
+        with _translated(f"restart run {run_id}"):
+            self.client.update_run(run_id, status="RUNNING")
+
+    def get_status(self, run_id: str) -> str:
+        """The run's status: RUNNING, FINISHED, FAILED, KILLED or SCHEDULED."""
+        return str(self.get_run(run_id).info.status)
+
+    # States.
+
+    def save_states(
+        self,
+        run_id: str,
+        states: Mapping[str, Any],
+        folder: str,
+        allow_pickle: Mapping[str, bool] | None = None,
+    ) -> dict[str, str]:
+        """Save member states under artifact folder `folder` (``current``, ``best``, ``test``).
+
+        Args:
+            run_id: The run.
+            states: Each member's ``state_dict()``, by member name.
+            folder: The artifact folder.
+            allow_pickle: Members that asked for pickle (the tracker's own setting also counts).
+
+        Returns:
+            The members not saved, with why: a state that needs pickle without permission.
+        """
+        allowed = allow_pickle or {}
+        skipped: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="ivory-") as tmp:
+            for name, state in states.items():
+                pickle_ok = self.allow_pickle or allowed.get(name, False)
+                reason = write_state(Path(tmp), name, state, allow_pickle=pickle_ok)
+                if reason:
+                    skipped[name] = reason
+            with _translated(f"save the {folder} states of run {run_id}"):
+                self.client.log_artifacts(run_id, tmp, folder)
+        return skipped
+
+    def state_folders(self, run_id: str) -> list[str]:
+        """Which of ``current``, ``best`` and ``test`` hold states of the run."""
+        with _translated(f"list the artifacts of run {run_id}"):
+            found = {info.path for info in self.client.list_artifacts(run_id) if info.is_dir}
+        return [folder for folder in STATE_FOLDERS if folder in found]
+
+    def load_states(
+        self,
+        run_id: str,
+        folder: str,
+        names: list[str] | None = None,
+        allow_pickle: bool | None = None,
+    ) -> dict[str, Any]:
+        """Read the member states saved under `folder`.
+
+        Args:
+            run_id: The run.
+            folder: ``current``, ``best`` or ``test``.
+            names: Only these members (all when None).
+            allow_pickle: Whether pickled states may be loaded; by default the tracker's setting.
+
+        Raises:
+            TrackingError: The folder does not exist, or a state is pickled and pickle is not
+                allowed.
+        """
+        folders = self.state_folders(run_id)
+        if folder not in folders:
+            saved = ", ".join(folders) or "none"
+            raise TrackingError(
+                f"run {run_id} has no saved {folder!r} states (saved: {saved}); a run saves "
+                "'current' and 'best' when it trains and 'test' when it tests"
+            )
+        allowed = self.allow_pickle if allow_pickle is None else allow_pickle
+        with self._artifact(run_id, folder) as path:
+            return {
+                name: read_state(file, allow_pickle=allowed, where=f"{folder}/{file.name}")
+                for name, file in state_files(path).items()
+                if names is None or name in names
+            }
+
+    @contextmanager
+    def _artifact(self, run_id: str, path: str) -> Iterator[Path]:
+        """A local path of an artifact: in place for a local store, else a downloaded copy."""
+        from urllib.parse import unquote, urlparse
+
+        uri = self.get_run(run_id).info.artifact_uri
+        parsed = urlparse(uri)
+        if parsed.scheme in ("", "file"):
+            yield Path(unquote(parsed.path)) / path
+            return
+        with (
+            tempfile.TemporaryDirectory(prefix="ivory-") as tmp,
+            _translated(f"download {path} of run {run_id}"),
+        ):
+            yield Path(self.client.download_artifacts(run_id, path, tmp))
 
     # Reading back.
 
@@ -213,12 +459,63 @@ class MlflowTracker:
             return self.client.get_run(run_id)
 
     def load_params(self, run_id: str) -> dict[str, Any]:
-        """The full parameters saved with a run."""
+        """The full parameters saved with a run (read once per process; they never change)."""
+        import copy
+
         from ivory.config.loader import load_text
 
-        with _translated(f"read {PARAMS_ARTIFACT} of run {run_id}"):
-            path = self.client.download_artifacts(run_id, PARAMS_ARTIFACT)
-        return load_text(Path(path).read_text(encoding="utf-8"), f"{run_id}/{PARAMS_ARTIFACT}").tree
+        if run_id not in self._params_cache:
+            with self._artifact(run_id, PARAMS_ARTIFACT) as path:
+                if not path.is_file():
+                    raise TrackingError(f"run {run_id} has no {PARAMS_ARTIFACT}")
+                text = path.read_text(encoding="utf-8")
+            tree = load_text(text, f"{run_id}/{PARAMS_ARTIFACT}").tree
+            self._params_cache[run_id] = tree
+        return copy.deepcopy(self._params_cache[run_id])
+
+    # Housekeeping.
+
+    def remove_deleted_runs(self, experiment_id: str) -> int:
+        """Remove the experiment's deleted runs for good, with their artifacts.
+
+        Their numbers become free again. Works on SQL stores (SQLite, PostgreSQL), like
+        ``mlflow gc``.
+
+        Returns:
+            How many runs were removed.
+
+        Raises:
+            TrackingError: The store cannot remove runs (run ``mlflow gc`` on the server).
+        """
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        store = self.client._tracking_client.store
+        if not hasattr(store, "_hard_delete_run"):
+            raise TrackingError(
+                f"the store {self.tracking_uri} cannot remove runs from here; run "
+                "`mlflow gc` where the store lives"
+            )
+        deleted = self._search(experiment_id, "", ViewType.DELETED_ONLY)
+        with _translated("remove deleted runs"):
+            for run in deleted:
+                get_artifact_repository(run.info.artifact_uri).delete_artifacts()  # type: ignore[no-untyped-call]
+                store._hard_delete_run(run.info.run_id)
+        logger.info("removed %d deleted runs of experiment %s", len(deleted), experiment_id)
+        return len(deleted)
+
+
+def _number(run: Any) -> int:
+    parsed = parse_run_name(run.info.run_name or "")
+    return parsed[1] if parsed else -1
+
+
+def _check_status(status: str) -> None:
+    try:
+        RunStatus.from_string(status)
+    except Exception as exc:
+        raise TrackingError(
+            f"unknown run status {status!r}; expected FINISHED, FAILED or KILLED"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=64)

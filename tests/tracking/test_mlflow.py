@@ -47,7 +47,14 @@ def test_a_run_is_tracked_with_params_artifact_metrics_and_status(
     assert record.data.params["datasets.fold"] == "1"
     assert record.data.params["datasets.data.name"] == "diabetes"
     assert record.data.params["metrics.mse"] == "null"
-    assert set(record.data.metrics) == {"mse", "r2", "best_score", "best_epoch"}
+    assert set(record.data.metrics) == {
+        "mse",
+        "r2",
+        "best_score",
+        "best_epoch",
+        "test_mse",
+        "test_r2",
+    }
     assert record.data.metrics["mse"] == pytest.approx(run.metrics["mse"])
     assert record.data.tags["mlflow.source.name"] == str(client.directory / "configs/diabetes.yaml")
     assert load_text(record.data.tags["ivory.update"]).tree == {"max_depth": 3, "fold": 1}

@@ -1,0 +1,237 @@
+"""Client: finding runs by name and query, loading what they saved, housekeeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+import ivory
+from ivory.callbacks.results import Results
+
+
+@pytest.fixture
+def client(workdir: Path) -> ivory.Client:
+    return ivory.create_client(workdir)
+
+
+@pytest.fixture
+def mlflow(workdir: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+
+
+@pytest.fixture
+def digits(client: ivory.Client) -> list[ivory.Run]:
+    """Two finished digits runs (folds 0 and 1), three epochs each."""
+    runs = []
+    for fold in (0, 1):
+        run = client.create_run("digits", epochs=3, fold=fold)
+        run.start("both")
+        runs.append(run)
+    return runs
+
+
+def test_load_run_rebuilds_equal_members_with_the_same_predictions(
+    client: ivory.Client, digits: list[ivory.Run]
+) -> None:
+    original = digits[1]
+    loaded = client.load_run(original.id, "test")
+
+    assert loaded.name == "run#1"
+    assert loaded.id == original.id
+    assert loaded.keys() == original.keys()
+    assert loaded.params.to_dict() == original.params.to_dict()
+    assert repr(loaded.model) == repr(original.model)
+    for saved, trained in zip(loaded.model.weights, original.model.weights, strict=True):
+        np.testing.assert_array_equal(saved, trained)
+    _, test_input, _ = original.datasets.test.get()
+    np.testing.assert_array_equal(
+        loaded.model.predict(test_input), original.model.predict(test_input)
+    )
+    assert loaded.trainer.epoch == original.trainer.epoch
+    assert loaded.monitor.best_epoch == original.monitor.best_epoch
+    assert loaded.metrics.history == original.metrics.history
+    np.testing.assert_array_equal(loaded.results.test["output"], original.results.test["output"])
+
+
+def test_load_run_best_and_current_states(client: ivory.Client, digits: list[ivory.Run]) -> None:
+    run = digits[0]
+    current = client.load_run(run.id, "current")
+    best = client.load_run(run.id, "best")
+    assert current.trainer.epoch == 2
+    assert best.trainer.epoch == run.monitor.best_epoch
+    assert best.monitor.best_epoch == run.monitor.best_epoch
+
+
+def test_load_run_of_a_missing_mode_names_what_was_saved(
+    workdir: Path, client: ivory.Client
+) -> None:
+    run = client.create_run("digits", epochs=1)
+    run.start("train")
+    with pytest.raises(
+        ivory.TrackingError, match=r"no saved 'test' states \(saved: current, best\)"
+    ):
+        client.load_run(run.id, "test")
+
+
+def test_load_instance_builds_only_that_member(
+    client: ivory.Client, digits: list[ivory.Run]
+) -> None:
+    monitor = client.load_instance(digits[0].id, "monitor")
+    assert repr(monitor) == repr(digits[0].monitor)
+    model = client.load_instance(digits[0].id, "model", "best")
+    assert model.n_classes == 10
+
+
+def test_load_results_of_one_run(client: ivory.Client, digits: list[ivory.Run]) -> None:
+    results = client.load_results(digits[0].id)
+    assert isinstance(results, Results)
+    assert list(results) == ["train", "val", "test"]
+    np.testing.assert_array_equal(results.val["index"], digits[0].results.val["index"])
+
+
+def test_load_results_of_many_runs_joins_val_and_test(
+    client: ivory.Client, digits: list[ivory.Run]
+) -> None:
+    ids = [run.id for run in digits]
+    joined = client.load_results(ids)
+    assert list(joined) == ["val", "test"]
+    assert len(joined.val["index"]) == sum(len(run.results.val["index"]) for run in digits)
+    assert len(joined.test["index"]) == 2 * len(digits[0].results.test["index"])
+
+    # Each test sample was predicted by both runs: the mean averages them, sorted by index.
+    mean = client.load_results(ids, reduction="mean")
+    test_index = np.sort(digits[0].results.test["index"])
+    np.testing.assert_array_equal(mean.test["index"], test_index)
+    order = [np.argsort(run.results.test["index"]) for run in digits]
+    expected = (
+        digits[0].results.test["output"][order[0]] + digits[1].results.test["output"][order[1]]
+    ) / 2
+    np.testing.assert_allclose(mean.test["output"], expected)
+    assert sorted(mean.val["index"].tolist()) == sorted(joined.val["index"].tolist())
+
+
+def test_load_params_is_the_saved_parameter_file(
+    client: ivory.Client, digits: list[ivory.Run]
+) -> None:
+    params = client.load_params(digits[1].id)
+    assert params == digits[1].params.to_dict()
+    assert params.run.datasets.fold == 1
+
+
+def test_get_run_id_by_number_and_latest(client: ivory.Client, digits: list[ivory.Run]) -> None:
+    assert client.get_run_id("digits", run=0) == digits[0].id
+    assert client.get_run_id("digits", run=-1) == digits[1].id
+    with pytest.raises(ivory.TrackingError, match=r"no run#7 \(run#0 to run#1\)"):
+        client.get_run_id("digits", run=7)
+    with pytest.raises(ivory.IvoryError, match="give exactly one of run=N, task=N, study=N"):
+        client.get_run_id("digits", fold=1)
+    with pytest.raises(ivory.TrackingError, match="no MLflow experiment is called 'diabetes'"):
+        client.get_run_id("diabetes", run=0)
+
+
+@pytest.fixture
+def forests(client: ivory.Client) -> list[str]:
+    """Four created (not started) diabetes runs with different depths and folds."""
+    values = [(3, 0), (4, 1), (6, 1), (8, 2)]
+    return [client.create_run("diabetes", max_depth=d, fold=f).id for d, f in values]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param({"fold": 1}, [2, 1], id="exact-short-name"),
+        pytest.param({"datasets.fold": 1}, [2, 1], id="exact-full-path"),
+        pytest.param({"fold": "1"}, [2, 1], id="exact-as-text"),
+        pytest.param({"fold": [0, 2]}, [3, 0], id="any-of-list"),
+        pytest.param({"max_depth": (4, 6)}, [2, 1], id="inclusive-range"),
+        pytest.param({"max_depth": (None, 3)}, [0], id="open-range"),
+        pytest.param({"fold": 1, "max_depth": (5, 9)}, [2], id="all-conditions"),
+        pytest.param({"data.name": "diabetes"}, [3, 2, 1, 0], id="string"),
+        pytest.param({"fold": 5}, [], id="no-match"),
+        pytest.param({}, [3, 2, 1, 0], id="no-query"),
+    ],
+)
+def test_search_run_ids(
+    client: ivory.Client, forests: list[str], query: dict[str, object], expected: list[int]
+) -> None:
+    assert client.search_run_ids("diabetes", **query) == [forests[i] for i in expected]
+
+
+def test_search_run_ids_refuses_unknown_and_ambiguous_names(
+    client: ivory.Client, forests: list[str]
+) -> None:
+    with pytest.raises(
+        ivory.IvoryError,
+        match=r"max_dept: no tracked parameter is called so; did you mean estimator.max_depth",
+    ):
+        client.search_run_ids("diabetes", max_dept=3)
+    with pytest.raises(
+        ivory.IvoryError,
+        match=r"class: matches several parameters: datasets.class, datasets.data.class, ",
+    ):
+        client.search_run_ids("diabetes", **{"class": "x"})
+
+
+def test_set_terminated_the_latest_or_given_runs(
+    client: ivory.Client, mlflow: MlflowClient, forests: list[str]
+) -> None:
+    assert client.set_terminated("diabetes", "KILLED") == [forests[3]]
+    assert mlflow.get_run(forests[3]).info.status == "KILLED"
+    assert client.set_terminated("diabetes", run=[0, 1]) == forests[:2]
+    assert [mlflow.get_run(i).info.status for i in forests] == [
+        "FINISHED",
+        "FINISHED",
+        "RUNNING",
+        "KILLED",
+    ]
+    with pytest.raises(ivory.TrackingError, match="unknown run status 'DONE'"):
+        client.set_terminated("diabetes", "DONE")
+
+
+def test_remove_deleted_runs_frees_their_numbers_and_artifacts(
+    workdir: Path, client: ivory.Client, mlflow: MlflowClient, forests: list[str]
+) -> None:
+    artifacts = Path(mlflow.get_run(forests[3]).info.artifact_uri.removeprefix("file://"))
+    assert (artifacts / "params.yaml").is_file()
+    mlflow.delete_run(forests[3])
+    assert client.create_run("diabetes").name == "run#4"  # a deleted run keeps its number
+
+    assert client.remove_deleted_runs("diabetes") == 1
+    assert not artifacts.exists()
+    assert client.remove_deleted_runs("diabetes") == 0
+    names = [
+        r.info.run_name for r in mlflow.search_runs([mlflow.get_run(forests[0]).info.experiment_id])
+    ]
+    assert sorted(names) == ["run#0", "run#1", "run#2", "run#4"]
+    assert client.create_run("diabetes").name == "run#5"
+
+
+def test_pickled_states_load_only_when_allowed(client: ivory.Client) -> None:
+    run = client.create_run("diabetes", n_estimators=5)
+    run.start("both")
+    with pytest.raises(
+        ivory.TrackingError, match=r"test/estimator.pkl is a pickle.*allow_pickle=True"
+    ):
+        client.load_run(run.id)
+    loaded = client.load_run(run.id, allow_pickle=True)
+    _, test_input, _ = run.datasets.test.get()
+    np.testing.assert_array_equal(
+        loaded.estimator.predict(test_input), run.estimator.predict(test_input)
+    )
+
+
+def test_client_yaml_allows_pickle_for_every_load(workdir: Path, client: ivory.Client) -> None:
+    run = client.create_run("diabetes", n_estimators=5)
+    run.start("train")
+    (workdir / "client.yaml").write_text("tracker: {allow_pickle: true}\n")
+    trusting = ivory.create_client(workdir)
+    assert trusting.load_instance(run.id, "estimator", "current").model.n_estimators == 5
+
+
+def test_a_client_without_tracker_cannot_load(workdir: Path) -> None:
+    client = ivory.create_client(workdir, tracker=False)
+    with pytest.raises(ivory.IvoryError, match="does not track runs"):
+        client.load_run("0123")
