@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ivory.config.loader import Document, SourceMap
+from ivory.config.paths import format_path
+from ivory.errors import ConfigError, ConfigIssue
 from ivory.registry import CONSTRUCTOR_KEYS, Registry
 
 __all__ = ["RESERVED", "SECTIONS", "constructor_key", "normalize"]
@@ -43,6 +45,7 @@ def normalize(
     """
     tree = dict(document.tree)
     library = tree.pop("library", None)
+    _check_form(tree, library, document.sources)
     if "run" in tree:
         sources = document.sources
         run = tree.pop("run")
@@ -67,6 +70,64 @@ def normalize(
     if isinstance(full["run"], dict):
         full["run"] = fill_defaults(full["run"], registry, library, top=True)
     return full, sources
+
+
+def _check_form(tree: dict[Any, Any], library: Any, sources: SourceMap) -> None:
+    """Refuse a `library` that is not a name, and keys beside ``run:`` in the full form.
+
+    Raises:
+        ConfigError: With every problem found.
+    """
+    issues: list[ConfigIssue] = []
+    if library is not None and not (isinstance(library, str) and library):
+        issues.append(
+            ConfigIssue(
+                "library",
+                "expected a library name such as sklearn",
+                sources.find(("library",)),
+                library,
+            )
+        )
+    for key in ("extends", "include"):
+        if key in tree:
+            issues.append(
+                ConfigIssue(
+                    key,
+                    f"{key} names a sibling file, so it works only in a file loaded by path "
+                    "(Experiment.from_file)",
+                    sources.find((key,)),
+                    tree[key],
+                )
+            )
+    for key in SECTIONS:
+        value = tree.get(key)
+        if value is not None and not isinstance(value, dict):
+            issues.append(
+                ConfigIssue(
+                    key,
+                    f"the {key} section must be a mapping (got {_kind(value)})",
+                    sources.find((key,)),
+                    value,
+                )
+            )
+    if "run" in tree:
+        for key in tree:
+            if key not in RESERVED:
+                issues.append(
+                    ConfigIssue(
+                        format_path((key,)),
+                        f"unknown section {key!r}: beside 'run:' the top level takes only "
+                        + ", ".join(k for k in RESERVED if k != "run")
+                        + " (put members under 'run:')",
+                        sources.find((key,)),
+                    )
+                )
+    if issues:
+        raise ConfigError(issues)
+
+
+def _kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else type(value).__name__
 
 
 def fill_defaults(

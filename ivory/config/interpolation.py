@@ -6,13 +6,14 @@ Cycles are found here first, so that a cyclic file is an error naming the cycle
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from ivory.config.paths import Path, format_path
 
-__all__ = ["find_cycle", "has_interpolation", "resolve"]
+__all__ = ["find_cycle", "find_problems", "has_interpolation", "resolve"]
 
 _INTERPOLATION = re.compile(r"(?<!\\)\$\{([^${}]+)\}")
 
@@ -33,11 +34,78 @@ def _strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
         yield path, node
 
 
-def _target(expression: str) -> Path | None:
+def _target(expression: str, path: Path = ()) -> Path | None:
+    """The path an interpolation at `path` points to; None for a resolver call."""
     expression = expression.strip()
     if ":" in expression:  # A resolver call such as ${oc.env:HOME}: no node dependency.
         return None
-    return tuple(int(p) if p.isdigit() else p for p in expression.split("."))
+    dots = len(expression) - len(expression.lstrip("."))
+    base = path[: max(len(path) - dots, 0)] if dots else ()
+    rest = expression[dots:]
+    segments = tuple(int(p) if p.isdigit() else p for p in rest.split(".")) if rest else ()
+    return (*base, *segments)
+
+
+def _exists(tree: Any, path: Path) -> bool:
+    for segment in path:
+        if isinstance(tree, dict) and segment in tree:
+            tree = tree[segment]
+        elif isinstance(tree, dict) and str(segment) in tree:
+            tree = tree[str(segment)]
+        elif isinstance(tree, list) and isinstance(segment, int) and 0 <= segment < len(tree):
+            tree = tree[segment]
+        else:
+            return False
+    return True
+
+
+def find_problems(tree: Any) -> list[tuple[Path, str, str]]:
+    """Interpolations that name no node, and the first cycle: ``(path, message, text)``.
+
+    Example:
+        >>> find_problems({"a": "${b}", "b": "${a}"})
+        [(('a',), 'interpolations form a cycle: a -> b -> a', '${b}')]
+    """
+    problems: list[tuple[Path, str, str]] = []
+    names: list[str] | None = None
+    for path, text in _strings(tree, ()):
+        for match in _INTERPOLATION.finditer(text):
+            target = _target(match.group(1), path)
+            if target is None or _exists(tree, target):
+                continue
+            if names is None:
+                names = [format_path(p) for p in _all_paths(tree, ())]
+            wanted = format_path(target)
+            close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+            hint = f"; did you mean ${{{close[0]}}}?" if close else ""
+            problems.append(
+                (path, f"interpolation {match.group(0)} names no parameter {wanted!r}{hint}", text)
+            )
+    if problems:
+        return problems
+    cycle = find_cycle(tree)
+    if cycle:
+        first = next(path for path, _ in _strings(tree, ()) if format_path(path) == cycle[0])
+        text = _value(tree, first)
+        problems.append((first, "interpolations form a cycle: " + " -> ".join(cycle), text))
+    return problems
+
+
+def _all_paths(node: Any, path: Path) -> Iterator[Path]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*path, key)
+            yield from _all_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield (*path, i)
+            yield from _all_paths(item, (*path, i))
+
+
+def _value(tree: Any, path: Path) -> Any:
+    for segment in path:
+        tree = tree[segment]
+    return tree
 
 
 def find_cycle(tree: Any) -> list[str] | None:
@@ -45,7 +113,7 @@ def find_cycle(tree: Any) -> list[str] | None:
     edges: dict[Path, list[Path]] = {}
     for path, text in _strings(tree, ()):
         for match in _INTERPOLATION.finditer(text):
-            target = _target(match.group(1))
+            target = _target(match.group(1), path)
             if target is not None:
                 edges.setdefault(path, []).append(target)
 

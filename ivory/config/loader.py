@@ -21,6 +21,8 @@ __all__ = ["Document", "SourceMap", "compose_file", "load_file", "load_text", "m
 
 MISSING = "???"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 class SourceMap:
@@ -146,14 +148,34 @@ class _TreeBuilder:
         return f"{self.name}:{mark.line + 1}:{mark.column + 1}"
 
     def build(self, node: Any, path: Path) -> Any:
+        from ruamel.yaml.error import YAMLError
         from ruamel.yaml.nodes import MappingNode, SequenceNode
 
         self.sources.set(path, self.where(node))
+        if isinstance(node, MappingNode | SequenceNode):
+            expected = _MAP_TAG if isinstance(node, MappingNode) else _SEQ_TAG
+            if node.tag != expected:
+                self.issues.append(
+                    ConfigIssue(
+                        format_path(path),
+                        f"invalid YAML: the tag {node.tag!r} is not supported (only plain "
+                        "mappings, lists and scalars)",
+                        self.where(node),
+                    )
+                )
+                return None
         if isinstance(node, MappingNode):
             return self.build_mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node)
+        try:
+            return self.scalar(node)
+        except YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.issues.append(
+                ConfigIssue(format_path(path), f"invalid YAML: {problem}", self.where(node))
+            )
+            return None
 
     def scalar(self, node: Any) -> Any:
         value = self.constructor.construct_object(node, deep=True)
@@ -242,14 +264,32 @@ def merge_trees(base: Any, child: Any, source: str = "") -> Any:
         return child
     try:
         merged = OmegaConf.merge(
-            OmegaConf.create(base, flags={"allow_objects": True}),
+            OmegaConf.create(_clear_replaced(base, child), flags={"allow_objects": True}),
             OmegaConf.create(child, flags={"allow_objects": True}),
         )
         return OmegaConf.to_container(merged, resolve=False)
-    except OmegaConfBaseException as exc:
+    except (OmegaConfBaseException, TypeError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         issue = ConfigIssue("", f"cannot merge over the base: {message}", source)
         raise ConfigError(issue) from exc
+
+
+def _clear_replaced(base: dict[Any, Any], child: dict[Any, Any]) -> dict[Any, Any]:
+    """`base` with null where the child gives another kind of container (a mapping for a list).
+
+    OmegaConf refuses to merge a mapping into a list and the reverse; the child wins anyway, and
+    the key keeps its place in the base's order.
+    """
+    cleared: dict[Any, Any] = {}
+    for key, value in base.items():
+        other = child.get(key, value) if key in child else value
+        if isinstance(value, dict) and isinstance(other, dict):
+            cleared[key] = _clear_replaced(value, other)
+        elif isinstance(value, dict | list) and isinstance(other, dict | list):
+            cleared[key] = value if type(value) is type(other) else None
+        else:
+            cleared[key] = value
+    return cleared
 
 
 def compose_file(path: str | FilePath) -> Document:

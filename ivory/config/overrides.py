@@ -5,68 +5,105 @@ Names are full dotted paths (``model.hidden_sizes``), list elements (``hidden_si
 (``hidden_sizes:0``, ``hidden_sizes:1``, …) and escaped dots (``special.bos\.token``). A leading
 ``+`` adds a key the file does not have. Nothing here guesses: a name that matches nothing or
 several things is an error that says what it could have meant.
+
+Values written as text (`Text`, from the command line) are parsed for the field they land in,
+found through the constructor of the nearest node above them and the types of its fields: a
+string field takes the text as written, any other field its YAML reading.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ivory.config.check import Issue
 from ivory.config.form import constructor_key
 from ivory.config.paths import Path, format_path, parse_path
-from ivory.config.schema import accepts_str, field_annotation
+from ivory.config.schema import (
+    accepts_str,
+    allows_none,
+    annotation_at,
+    field_annotation,
+    field_names,
+    model_for,
+)
 from ivory.config.values import Text, parse_scalar, unquote
 from ivory.errors import RegistryError
-from ivory.registry import Registry
+from ivory.registry import CONSTRUCTOR_KEYS, Registry
 
 __all__ = ["Resolved", "apply_overrides", "collapse_colon_lists"]
 
 _COLON = re.compile(r"^(?P<base>.+):(?P<index>\d+)$")
+_NULLS = ("null", "Null", "NULL", "~")
 
 
 @dataclass
 class Resolved:
-    """An override whose name was resolved to a path of the section."""
+    """An override whose name was resolved to a path of the section.
+
+    Attributes:
+        given: The name as the caller wrote it (for a colon list, its base name).
+        path: The path in the section.
+        source: The override as text (``name=value``), for messages.
+        parts: For a colon list, the names as given (``hidden_sizes:0``, …) in item order.
+    """
 
     given: str
     path: Path
     source: str
+    parts: list[str] = field(default_factory=list)
 
 
-def collapse_colon_lists(updates: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+@dataclass
+class Collapsed:
+    """Overrides with colon lists gathered: name to value, and the names each list came from."""
+
+    values: dict[str, Any]
+    parts: dict[str, list[str]]
+
+
+def collapse_colon_lists(updates: Mapping[str, Any]) -> tuple[Collapsed, list[Issue]]:
     """Gather ``name:0``, ``name:1``, … into one list value under ``name``."""
     result: dict[str, Any] = {}
-    lists: dict[str, dict[int, Any]] = {}
+    lists: dict[str, dict[int, tuple[str, Any]]] = {}
     for key, value in updates.items():
         match = _COLON.match(key) if isinstance(key, str) else None
         if match:
-            lists.setdefault(match["base"], {})[int(match["index"])] = value
+            lists.setdefault(match["base"], {})[int(match["index"])] = (key, value)
             result.setdefault(match["base"], None)
         else:
             result[key] = value
     issues: list[Issue] = []
+    parts: dict[str, list[str]] = {}
     for base, items in lists.items():
         if sorted(items) != list(range(len(items))):
+            numbers = ", ".join(map(str, sorted(items)))
             issues.append(
                 Issue(
                     (),
                     f"colon list {base}:N must number its items 0, 1, … without gaps "
-                    f"(got {', '.join(map(str, sorted(items)))})",
+                    f"(got {numbers})",
                     override=f"{base}:N",
                 )
             )
             result.pop(base, None)
             continue
-        result[base] = [items[i] for i in range(len(items))]
-    return result, issues
+        if base in updates:
+            issues.append(
+                Issue((), f"{base} is given both whole and as a colon list", override=base)
+            )
+            result.pop(base, None)
+            continue
+        result[base] = [items[i][1] for i in range(len(items))]
+        parts[base] = [items[i][0] for i in range(len(items))]
+    return Collapsed(result, parts), issues
 
 
 def apply_overrides(
-    section: dict[str, Any], updates: Mapping[str, Any], registry: Registry, section_name: str
+    section: dict[str, Any], updates: Collapsed, registry: Registry, section_name: str
 ) -> tuple[list[Resolved], list[Issue]]:
     """Set each override in `section` (in place), resolving its name first.
 
@@ -76,19 +113,31 @@ def apply_overrides(
     resolved: list[Resolved] = []
     issues: list[Issue] = []
     index: list[Path] | None = None
-    for given, value in updates.items():
-        source = f"{given}={value}" if isinstance(value, Text) else f"{given}={value!r}"
+
+    def paths() -> list[Path]:
+        nonlocal index
+        if index is None:
+            index = list(_paths(section, ()))
+        return index
+
+    for given, value in updates.values.items():
+        source = _source(str(given), value, updates.parts.get(given))
         try:
-            if index is None:
-                index = list(_paths(section, ()))
-            path = _resolve(section, str(given), registry, index, section_name)
+            path = _resolve(section, str(given), registry, paths, section_name)
             _set(section, path, _coerce(section, path, value, registry))
         except _Unresolved as exc:
             issues.append(Issue((), exc.message, value, override=source))
             continue
-        resolved.append(Resolved(str(given), path, source))
-        index = None  # The tree changed shape; list its paths again for the next name.
+        resolved.append(Resolved(str(given), path, source, updates.parts.get(given, [])))
+        if isinstance(value, dict | list) or (index is not None and path not in index):
+            index = None  # The tree changed shape; list its paths again when needed.
     return resolved, issues
+
+
+def _source(given: str, value: Any, parts: list[str] | None) -> str:
+    if parts:
+        return " ".join(_source(part, item, None) for part, item in zip(parts, value, strict=True))
+    return f"{given}={value}" if isinstance(value, Text) else f"{given}={value!r}"
 
 
 class _Unresolved(Exception):
@@ -108,8 +157,15 @@ def _paths(node: Any, path: Path) -> Iterator[Path]:
             yield from _paths(item, (*path, i))
 
 
+# Names.
+
+
 def _resolve(
-    section: dict[str, Any], given: str, registry: Registry, index: list[Path], section_name: str
+    section: dict[str, Any],
+    given: str,
+    registry: Registry,
+    index: Callable[[], list[Path]],
+    section_name: str,
 ) -> Path:
     adding = given.startswith("+")
     try:
@@ -120,16 +176,14 @@ def _resolve(
         segments = segments[1:]  # A path pasted from an error message, with its section.
 
     # A full path from the top of the section.
-    walked, failure = _walk(section, segments, registry)
+    walked, failure = _walk(section, segments, registry, adding)
     if walked is not None:
         return walked
-    if adding:
+    if adding or (segments[0] in section and failure):
         raise _Unresolved(failure or "cannot add this key")
-    if segments[0] in section and failure:
-        raise _Unresolved(failure)
 
     # A short name, matched against the ends of every path.
-    matches = [path for path in index if _ends_with(path, segments)]
+    matches = [path for path in index() if _ends_with(path, segments)]
     if not matches:
         matches = [path for path in _unset_fields(section, registry) if _ends_with(path, segments)]
     if len(matches) == 1:
@@ -137,7 +191,7 @@ def _resolve(
     if len(matches) > 1:
         listed = ", ".join(format_path(path) for path in matches)
         raise _Unresolved(f"ambiguous name: it matches {listed}; give one of these paths")
-    raise _Unresolved(_unknown(given, segments, index))
+    raise _Unresolved(_unknown(given, segments, index()))
 
 
 def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
@@ -149,7 +203,7 @@ def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
 
 
 def _walk(
-    section: dict[str, Any], segments: tuple[str, ...], registry: Registry
+    section: dict[str, Any], segments: tuple[str, ...], registry: Registry, adding: bool
 ) -> tuple[Path | None, str]:
     """Follow `segments` from the top; return the path, or None and why it failed."""
     node: Any = section
@@ -170,25 +224,50 @@ def _walk(
             node = node[position]
             continue
         if not isinstance(node, dict):
-            return None, f"{where} is a {type(node).__name__} value, not a mapping or a list"
-        if segment in node:
-            path.append(segment)
-            node = node[segment]
+            kind = "null" if node is None else f"a {type(node).__name__} value"
+            return None, f"{where} is {kind}, not a mapping or a list"
+        key = _key_in(node, segment)
+        if key is not _ABSENT:
+            path.append(key)
+            node = node[key]
             continue
-        if last and _accepts(node, segment, registry):
+        if last and (adding or _accepts(node, segment, registry)):
             return (*path, segment), ""
         return None, _unknown_key(node, segment, segments[depth:], path, registry)
     return tuple(path), ""
 
 
-def _accepts(node: dict[str, Any], key: str, registry: Registry) -> bool:
+_ABSENT: Any = object()
+
+
+def _key_in(node: dict[Any, Any], segment: str) -> Any:
+    """The key of `node` that `segment` names: the text itself, or an int key written so."""
+    if segment in node:
+        return segment
+    if re.fullmatch(r"-?\d+", segment) and int(segment) in node:
+        return int(segment)
+    return _ABSENT
+
+
+def _constructor(node: dict[str, Any], registry: Registry) -> Any:
+    """The constructor a node names, or None when it names none or an unknown one."""
     kind = constructor_key(node)
-    if kind is None or not isinstance(node[kind], str):
-        return False
+    if kind is None:
+        return None
+    name = node[kind]
+    if not isinstance(name, str):
+        return name if callable(name) else None
     try:
-        constructor = registry.get(node[kind])
+        return registry.get(name)
     except RegistryError:
+        return None
+
+
+def _accepts(node: dict[str, Any], key: str, registry: Registry) -> bool:
+    constructor = _constructor(node, registry)
+    if constructor is None:
         return False
+    kind = constructor_key(node)
     kwargs = {k: v for k, v in node.items() if k != kind}
     accepted, _ = field_annotation(constructor, kwargs, key)
     return accepted
@@ -211,21 +290,22 @@ def _unknown_key(
     message = f"unknown key {full}"
     if close:
         message += f"; did you mean {format_path((*path, close[0]))}?"
+    elif names:
+        where = format_path(path) or "the top"
+        message += (
+            f"; {where} has {', '.join(names[:12])}{', …' if len(names) > 12 else ''} "
+            f"(write +{full}=... to add a new key)"
+        )
     return message
 
 
 def _field_names(node: dict[str, Any], registry: Registry) -> list[str]:
+    constructor = _constructor(node, registry)
+    if constructor is None:
+        return []
     kind = constructor_key(node)
-    if kind is None or not isinstance(node[kind], str):
-        return []
-    try:
-        constructor = registry.get(node[kind])
-    except RegistryError:
-        return []
-    from ivory.config.schema import model_for
-
     model = model_for(constructor, {k: v for k, v in node.items() if k != kind})
-    return [] if model is None else [name for name in model.model_fields if name not in node]
+    return [] if model is None else [name for name in field_names(model) if name not in node]
 
 
 def _unset_fields(section: dict[str, Any], registry: Registry) -> Iterator[Path]:
@@ -255,35 +335,73 @@ def _unknown(given: str, segments: tuple[str, ...], index: list[Path]) -> str:
     return message
 
 
+# Values.
+
+
 def _coerce(section: dict[str, Any], path: Path, value: Any, registry: Registry) -> Any:
-    """Parse command-line text for the field it lands in; other values pass unchanged."""
+    """Parse command-line text for the field it lands in; other values are copied unchanged."""
+    if path and path[-1] in CONSTRUCTOR_KEYS:
+        if isinstance(value, Text):
+            text = str(value)
+            return unquote(text) if unquote(text) is not None else text
+        return value
+    if not _holds_text(value):
+        return _copy(value)
+    return _parse(value, _annotation(section, path, registry))
+
+
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, Text):
+        return True
+    if isinstance(value, list):
+        return any(_holds_text(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_text(item) for item in value.values())
+    return False
+
+
+def _copy(value: Any) -> Any:
+    """A copy of the containers of `value`, so the caller's objects never enter the tree."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _parse(value: Any, annotation: Any) -> Any:
+    if isinstance(value, list):
+        return [_parse(item, annotation_at(annotation, (i,))) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _parse(item, annotation_at(annotation, (key,))) for key, item in value.items()}
     if not isinstance(value, Text):
         return value
     text = str(value)
-    if path and path[-1] in ("class", "call", "def"):
-        return unquote(text) if unquote(text) is not None else text
-    annotation = _annotation(section, path, registry)
     if accepts_str(annotation):
+        if text in _NULLS and allows_none(annotation):
+            return None
         quoted = unquote(text)
         return quoted if quoted is not None else text
     return parse_scalar(text)
 
 
 def _annotation(section: dict[str, Any], path: Path, registry: Registry) -> Any:
-    parent: Any = section
+    """The type of the field at `path`: from the nearest node above it that names a constructor."""
+    nodes: list[Any] = [section]
     for segment in path[:-1]:
-        parent = parent[segment]
-    if not isinstance(parent, dict) or not isinstance(path[-1], str):
-        return Any
-    kind = constructor_key(parent)
-    if kind is None or not isinstance(parent[kind], str):
-        return Any
-    try:
-        constructor = registry.get(parent[kind])
-    except RegistryError:
-        return Any
-    kwargs = {k: v for k, v in parent.items() if k != kind}
-    return field_annotation(constructor, kwargs, path[-1])[1]
+        nodes.append(nodes[-1][segment])
+    for depth in range(len(path) - 1, -1, -1):
+        node = nodes[depth]
+        if not isinstance(node, dict) or not isinstance(path[depth], str):
+            continue
+        constructor = _constructor(node, registry)
+        if constructor is None:
+            continue
+        kind = constructor_key(node)
+        kwargs = {k: v for k, v in node.items() if k != kind}
+        _, annotation = field_annotation(constructor, kwargs, str(path[depth]))
+        return annotation_at(annotation, path[depth + 1 :])
+    return Any
 
 
 def _set(section: dict[str, Any], path: Path, value: Any) -> None:

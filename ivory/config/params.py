@@ -9,6 +9,7 @@ the call in one `ConfigError`. The experiment's own tree is never changed.
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from ivory.config.overrides import Resolved, apply_overrides, collapse_colon_lis
 from ivory.config.paths import Path, format_path
 from ivory.config.schema import no_value
 from ivory.errors import ConfigError, ConfigIssue, OverrideError
-from ivory.registry import Registry
+from ivory.registry import CONSTRUCTOR_KEYS, Registry
 
 __all__ = ["Params", "create_params", "to_plain"]
 
@@ -85,7 +86,7 @@ def create_params(
         tree: The experiment's parameters (full form); never changed.
         sources: Where each node of `tree` was written.
         registry: Resolves constructor names.
-        updates: Override names (as the caller gave them) to values.
+        updates: Override names (as the caller gave them) to values; never changed.
         name: The section the names are relative to.
 
     Returns:
@@ -96,9 +97,9 @@ def create_params(
         ConfigError: The parameters are invalid without any override being at fault.
     """
     # Copy the tree; the caller's mapping and the template stay as they are.
-    params = copy.deepcopy(dict(tree))
+    params: dict[str, Any] = to_plain(tree)
     if name not in params:
-        params[name] = copy.deepcopy(DEFAULT_SECTIONS.get(name, {}))
+        params[name] = to_plain(DEFAULT_SECTIONS.get(name, {}))
     section = params[name]
     if not isinstance(section, dict):
         raise ConfigError(ConfigIssue(name, "a section must be a mapping", sources.find((name,))))
@@ -109,15 +110,8 @@ def create_params(
     issues += override_issues
 
     # Resolve interpolations now that every override is in place.
-    if interpolation.has_interpolation(section):
-        cycle = interpolation.find_cycle(section)
-        if cycle:
-            issues.append(Issue((), "interpolations form a cycle: " + " -> ".join(cycle)))
-        else:
-            try:
-                section = interpolation.resolve(section)
-            except Exception as exc:
-                issues.append(Issue((), f"cannot resolve an interpolation: {exc}"))
+    section, interpolation_issues = _interpolate(section)
+    issues += interpolation_issues
 
     # Validate every member node.
     checked, check_issues = check_members(section, registry)
@@ -126,23 +120,57 @@ def create_params(
     if issues:
         raise _error(issues, resolved, sources, name, bool(override_issues))
     params[name] = checked
+    return Params(params), _update(checked, resolved)
 
-    update = {item.given: _value_at(checked, item.path) for item in resolved}
-    for key in collapsed:
-        if key not in update and key in {item.given for item in resolved}:
-            update[key] = collapsed[key]
-    return Params(params), update
+
+def _interpolate(section: dict[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+    """Resolve ``${…}`` in `section`, or say which interpolation cannot be resolved."""
+    if not interpolation.has_interpolation(section):
+        return section, []
+    problems = interpolation.find_problems(section)
+    if problems:
+        return section, [Issue(path, message, value) for path, message, value in problems]
+    try:
+        return interpolation.resolve(section), []
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return section, [Issue((), f"cannot resolve an interpolation: {message}")]
+
+
+def _update(checked: dict[str, Any], resolved: list[Resolved]) -> dict[str, Any]:
+    """Each override name as given to its final (validated) value."""
+    update: dict[str, Any] = {}
+    for item in resolved:
+        value = _value_at(checked, item.path)
+        if item.parts and isinstance(value, list):
+            update.update(zip(item.parts, value, strict=False))
+        else:
+            update[item.given] = value
+    return update
+
+
+_EXPERIMENT_KEYS = ("name", "id", "library", "description", "tags", "schema")
 
 
 def _check_experiment(experiment: Any) -> list[Issue]:
     if not isinstance(experiment, dict):
         return []
+    issues: list[Issue] = []
     name = experiment.get("name")
     if not isinstance(name, str) or not name.strip():
-        return [
+        issues.append(
             Issue(("..experiment", "name"), "the experiment name must be a non-empty string", name)
-        ]
-    return []
+        )
+    for key in experiment:
+        if key not in _EXPERIMENT_KEYS:
+            close = difflib.get_close_matches(str(key), _EXPERIMENT_KEYS, n=1, cutoff=0.5)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "accepted: " + ", ".join(_EXPERIMENT_KEYS)
+            )
+            issues.append(Issue(("..experiment", key), f"unknown key; {hint}", experiment[key]))
+    return issues
 
 
 def _value_at(tree: Any, path: Path) -> Any:
@@ -170,11 +198,26 @@ def _error(
             full = (name, *path)
             source = sources.find(full)
             for item in resolved:
-                if path[: len(item.path)] == item.path:
+                if _caused_by(item.path, path):
                     source, by_override = item.source, True
         converted.append(_issue(format_path(full), issue, source))
     cls = OverrideError if by_override or overrides else ConfigError
     return cls(converted)
+
+
+def _caused_by(override: Path, path: Path) -> bool:
+    """Whether an issue at `path` comes from the override of `override`.
+
+    An override sets its path and all below it; swapping a constructor (``optimizer.class``)
+    re-validates every key of its node.
+    """
+    if path[: len(override)] == override:
+        return True
+    return (
+        bool(override)
+        and override[-1] in CONSTRUCTOR_KEYS
+        and path[: len(override) - 1] == (override[:-1])
+    )
 
 
 def _issue(path: str, issue: Issue, source: str) -> ConfigIssue:

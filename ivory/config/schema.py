@@ -218,11 +218,41 @@ def field_names(model: type[BaseModel]) -> list[str]:
     return list(_keys(model))
 
 
+@dataclass(frozen=True)
+class _Tagged:
+    """Marks a union whose member is picked by the value of key `name` (a discriminator)."""
+
+    name: str
+
+
 def _full(info: FieldInfo) -> Any:
     """A field's annotation with its metadata (``Annotated``) put back."""
-    if info.metadata:
-        return Annotated[(info.annotation, *info.metadata)]
+    metadata = list(info.metadata)
+    if isinstance(info.discriminator, str):
+        metadata.append(_Tagged(info.discriminator))
+    if metadata:
+        return Annotated[(info.annotation, *metadata)]
     return info.annotation
+
+
+def _discriminated(annotation: Any, metadata: tuple[Any, ...], value: Any) -> Any:
+    """The member of a discriminated union that `value` names by its tag, or None."""
+    names = [m.name for m in metadata if isinstance(m, _Tagged)]
+    names += [
+        m.discriminator
+        for m in metadata
+        if isinstance(m, FieldInfo) and isinstance(m.discriminator, str)
+    ]
+    if not names or not isinstance(value, Mapping) or names[0] not in value:
+        return None
+    tag = value[names[0]]
+    for member in typing.get_args(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            info = member.model_fields.get(names[0])
+            literal = typing.get_args(info.annotation) if info is not None else ()
+            if any(option == tag or getattr(option, "value", None) == tag for option in literal):
+                return member
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -283,7 +313,7 @@ def validate_kwargs(
     errors: list[Any] = []
     instance: BaseModel | None = None
     try:
-        instance = target.model_validate(given)
+        instance = target.model_validate(_members_by_name(model, given))
     except ValidationError as exc:
         errors = list(exc.errors(include_url=False))
 
@@ -332,7 +362,7 @@ def _issues(
             if (loc and loc[0] in deferred) or (partial and len(loc) == 1):
                 continue
             add(loc, _missing_message(model, loc), _NO_VALUE)
-        elif error["type"] == "extra_forbidden":
+        elif error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             if loc in nested:
                 continue
             names = field_names(model) if len(loc) == 1 else []
@@ -416,7 +446,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-# Unknown keys inside nested models.
+# Unknown keys inside nested models, and enum members by name.
 
 
 def _nested_extras(
@@ -426,7 +456,7 @@ def _nested_extras(
     plan = _structured_fields(model)
     for key, annotation in plan.items():
         if key in given:
-            yield from _extras(annotation, given[key], (key,))
+            yield from _extras(annotation, given[key], (key,)) or []
 
 
 @functools.lru_cache(maxsize=1024)
@@ -435,72 +465,140 @@ def _structured_fields(model: type[BaseModel]) -> dict[str, Any]:
     return {
         key: _full(model.model_fields[name])
         for key, name in _keys(model).items()
-        if _holds_structure(_full(model.model_fields[name]), 0)
+        if _holds(_full(model.model_fields[name]), _is_structure, 0)
     }
 
 
-def _holds_structure(annotation: Any, depth: int) -> bool:
-    if depth > 8:
-        return False
-    if isinstance(annotation, type) and (
+def _is_structure(annotation: Any) -> bool:
+    return isinstance(annotation, type) and (
         issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)
-    ):
+    )
+
+
+def _is_enum(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+
+
+def _holds(annotation: Any, test: Callable[[Any], bool], depth: int) -> bool:
+    """Whether `annotation` or a type inside it (args, model fields) passes `test`."""
+    if depth > 6:
+        return False
+    if test(annotation):
         return True
-    return any(_holds_structure(arg, depth + 1) for arg in typing.get_args(annotation))
+    if isinstance(annotation, type) and depth < 6:
+        inner = _structure_fields(annotation)
+        if inner is not None and any(_holds(t, test, depth + 1) for t in inner[0].values()):
+            return True
+    return any(_holds(arg, test, depth + 1) for arg in typing.get_args(annotation))
 
 
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
-def _extras(annotation: Any, value: Any, loc: Loc) -> Iterator[tuple[Loc, list[str]]]:
+def _structure_fields(annotation: type) -> tuple[dict[Any, Any], bool] | None:
+    """The fields of a model or dataclass type by key, and whether unknown keys are errors."""
+    if issubclass(annotation, BaseModel):
+        keys = _keys(annotation)
+        fields = {key: _full(annotation.model_fields[name]) for key, name in keys.items()}
+        return fields, annotation.model_config.get("extra") in (None, "forbid")
+    if dataclasses.is_dataclass(annotation):
+        hints = _type_hints(annotation)
+        fields = {f.name: hints.get(f.name, Any) for f in dataclasses.fields(annotation) if f.init}
+        return fields, True
+    return None
+
+
+def _item_type(origin: Any, args: tuple[Any, ...], i: int) -> Any:
+    if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
+        return args[i] if i < len(args) else Any
+    return args[0] if args else Any
+
+
+def _extras(annotation: Any, value: Any, loc: Loc) -> list[tuple[Loc, list[str]]] | None:
+    """The unknown keys of `value` against `annotation`; None if the type does not fit its shape.
+
+    For a union, the member that fits best counts: one without unknown keys, or the fewest.
+    """
+    if annotation is Any or annotation is object:
+        return []
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is Annotated:
-        yield from _extras(args[0], value, loc)
-    elif origin in (Union, types.UnionType):
-        # The member that fits best: none of its keys unknown, or the fewest.
-        best: list[tuple[Loc, list[str]]] | None = None
-        for member in args:
-            found = list(_extras(member, value, loc))
-            if not found:
-                return
-            if best is None or len(found) < len(best):
-                best = found
-        yield from best or []
-    elif isinstance(annotation, type) and isinstance(value, Mapping):
-        yield from _model_extras(annotation, value, loc)
-    elif origin in _SEQUENCES and isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
-                item_type = args[i] if i < len(args) else Any
-            else:
-                item_type = args[0] if args else Any
-            yield from _extras(item_type, item, (*loc, i))
-    elif origin in _MAPPINGS and isinstance(value, Mapping) and len(args) == 2:
+        member = _discriminated(args[0], args[1:], value)
+        return _extras(member or args[0], value, loc)
+    if origin in (Union, types.UnionType):
+        fits = [fit for arg in args if (fit := _extras(arg, value, loc)) is not None]
+        return min(fits, key=len) if fits else None
+    found: list[tuple[Loc, list[str]]] = []
+    if isinstance(annotation, type) and isinstance(value, Mapping):
+        structure = _structure_fields(annotation)
+        if structure is None:
+            return [] if issubclass(annotation, Mapping) else None
+        fields, strict = structure
         for key, item in value.items():
-            yield from _extras(args[1], item, (*loc, key))
+            if key in fields:
+                found += _extras(fields[key], item, (*loc, key)) or []
+            elif strict:
+                found.append(((*loc, key), list(fields)))
+        return found
+    if origin in _SEQUENCES and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found += _extras(_item_type(origin, args, i), item, (*loc, i)) or []
+        return found
+    if origin in _MAPPINGS and isinstance(value, Mapping):
+        for key, item in value.items():
+            found += _extras(args[1] if len(args) == 2 else Any, item, (*loc, key)) or []
+        return found
+    if isinstance(value, Mapping | list | tuple):
+        return None
+    return []
 
 
-def _model_extras(
-    annotation: type, value: Mapping[Any, Any], loc: Loc
-) -> Iterator[tuple[Loc, list[str]]]:
-    if issubclass(annotation, BaseModel):
-        fields = {
-            key: _full(annotation.model_fields[name]) for key, name in _keys(annotation).items()
-        }
-        strict = annotation.model_config.get("extra") in (None, "forbid")
-    elif dataclasses.is_dataclass(annotation):
-        hints = _type_hints(annotation)
-        fields = {f.name: hints.get(f.name, Any) for f in dataclasses.fields(annotation) if f.init}
-        strict = True
-    else:
-        return
-    for key, item in value.items():
-        if key in fields:
-            yield from _extras(fields[key], item, (*loc, key))
-        elif strict:
-            yield (*loc, key), list(fields)
+@functools.lru_cache(maxsize=1024)
+def _enum_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """The fields whose type holds an Enum below its top level, by key."""
+    return {
+        key: _full(model.model_fields[name])
+        for key, name in _keys(model).items()
+        if _holds(_full(model.model_fields[name]), _is_enum, 0)
+    }
+
+
+def _members_by_name(model: type[BaseModel], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` with enum member names (``GELU``) turned into members, at any depth."""
+    plan = _enum_fields(model)
+    if not plan:
+        return given
+    return {
+        key: _to_members(plan[key], value) if key in plan else value for key, value in given.items()
+    }
+
+
+def _to_members(annotation: Any, value: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        return _to_members(_discriminated(args[0], args[1:], value) or args[0], value)
+    if origin in (Union, types.UnionType):
+        for arg in args:
+            converted = _to_members(arg, value)
+            if converted is not value:
+                return converted
+        return value
+    if _is_enum(annotation):
+        return _enum_by_name(annotation, value)
+    if isinstance(annotation, type) and isinstance(value, Mapping):
+        structure = _structure_fields(annotation)
+        if structure is None:
+            return value
+        fields = structure[0]
+        return {k: _to_members(fields[k], v) if k in fields else v for k, v in value.items()}
+    if origin in _SEQUENCES and isinstance(value, list):
+        return [_to_members(_item_type(origin, args, i), item) for i, item in enumerate(value)]
+    if origin in _MAPPINGS and isinstance(value, Mapping) and len(args) == 2:
+        return {k: _to_members(args[1], v) for k, v in value.items()}
+    return value
 
 
 # Field types, for overrides.
