@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ivory.cli.run import run
+from ivory.cli.schema import schema
 from ivory.cli.validate import validate
 
 __all__ = ["app", "main"]
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command("run")(run)
 app.command("validate")(validate)
+app.command("schema")(schema)
 
 
 @app.callback()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import re
 from typing import Any
 
-__all__ = ["parameter_docs", "summary"]
+__all__ = ["attribute_docs", "parameter_docs", "summary"]
 
 _GOOGLE_SECTIONS = {"args", "arguments", "parameters", "keyword args", "keyword arguments"}
 _GOOGLE_ENTRY = re.compile(r"^(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
@@ -62,6 +63,46 @@ def _read_docs(obj: Any) -> dict[str, str]:
             continue
         for name, description in _parse(text).items():
             docs.setdefault(name, description)
+    return docs
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """The docstrings written under the annotated attributes of a class and its bases.
+
+    This is what pydantic's ``use_attribute_docstrings`` reads; here it is read for any model, so
+    that a field documented the house way has a description whatever the model's configuration.
+    """
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object or klass.__module__ in ("builtins", "pydantic.main"):
+            continue
+        docs.update(_class_attribute_docs(klass))
+    return docs
+
+
+@functools.lru_cache(maxsize=512)
+def _class_attribute_docs(cls: type) -> dict[str, str]:
+    import ast
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return {}
+    docs: dict[str, str] = {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = _first_paragraph(
+                inspect.cleandoc(after.value.value).splitlines()
+            )
     return docs
 
 

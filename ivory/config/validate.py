@@ -391,14 +391,19 @@ def _check_study(
     Optuna).
     """
     from ivory.config.check import check_members
+    from ivory.config.form import constructor_key
 
     study = tree.get("study")
     if not isinstance(study, dict):
         return []
     issues: list[ConfigIssue] = []
 
-    # The constructors of the other keys (a sampler, a pruner), by name for Optuna's.
+    # The tuner (ivory's Tuner unless it names another) and the constructors it holds: a
+    # sampler, a pruner, checked by name only when they are Optuna's.
     others = {key: value for key, value in study.items() if key != "objective"}
+    tuner = others.get("tuner")
+    if isinstance(tuner, dict) and constructor_key(tuner) is None:
+        others["tuner"] = {"class": TUNER, **tuner}
     _, found = check_members(others, registry)
     for issue in found:
         path: Path = ("study", *issue.path)
@@ -409,6 +414,10 @@ def _check_study(
     if "objective" in study:
         issues += _check_objective(tree, sources, registry, against_run=spaces)
     return issues
+
+
+TUNER = "ivory.tuning.tuner.Tuner"
+"""The constructor of ``study.tuner`` when it names none."""
 
 
 def _check_objective(
