@@ -235,6 +235,8 @@ def create_run(creator: Creator, params: Params, update: dict[str, Any], name: s
     if tracker is not None and experiment is not None:
         from ivory.callbacks.tracking import Tracking
 
+        # A parameter that cannot be tracked stops before anything exists in the store.
+        tracker.check_params(params[name], prefix=name)
         experiment_id = experiment.ensure_tracked()
         params["experiment"]["id"] = experiment_id
         run.name, run.id = tracker.create_run(

@@ -58,10 +58,12 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
         shown = format_path((prefix, *path) if prefix else path)
         if key in origin:
             other = format_path((prefix, *origin[key]) if prefix else origin[key])
+            why = _why(raw, origin[key])
             issues.append(
                 ConfigIssue(
                     shown,
-                    f"flattens to the tracker key {key!r}, as {other} does; rename one of them",
+                    f"flattens to the tracker key {key!r}, as {other} does{why}; "
+                    "rename one of them",
                 )
             )
             continue
@@ -88,6 +90,12 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
     if issues:
         raise ConfigError(issues)
     return flat, renamed
+
+
+def _why(raw: str, other: Path) -> str:
+    if _BAD_KEY_CHARACTER.search(raw) or _BAD_KEY_CHARACTER.search(".".join(map(str, other))):
+        return " (characters MLflow refuses in keys become '_')"
+    return ""
 
 
 def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:

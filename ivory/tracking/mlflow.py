@@ -14,6 +14,7 @@ import re
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ivory.config.dump import dump_yaml, to_serializable
-from ivory.errors import TrackingError
+from ivory.errors import ConfigError, IvoryWarning, TrackingError
 from ivory.tracking.flatten import flatten
 from ivory.tracking.state import read_state, state_files, write_state
 
@@ -117,15 +118,17 @@ class MlflowTracker:
             experiment_id: An existing experiment to use instead (``experiment.id``).
 
         Raises:
-            TrackingError: The name is empty, the experiment is deleted, the id does not exist,
-                or MLflow refused.
+            ConfigError: The name is empty.
+            TrackingError: The experiment is deleted, the id does not exist, or MLflow refused.
         """
         if experiment_id not in (None, ""):
             return self._check_experiment_id(str(experiment_id))
         if not name or not name.strip():
-            raise TrackingError(
-                "experiment.name: the experiment name must not be empty (got "
-                f"{name!r}); give a name or leave it out to use the file name"
+            raise ConfigError.single(
+                "experiment.name",
+                f"the experiment name must not be empty (got {name!r}); give a name or leave "
+                "it out to use the file name",
+                value=name,
             )
         experiment_id = self.get_experiment_id(name)
         if experiment_id is not None:
@@ -295,6 +298,17 @@ class MlflowTracker:
         logger.info("created run %s (%s)", name, run_id)
         return name, run_id
 
+    def check_params(self, params: Mapping[str, Any], prefix: str = "") -> None:
+        """Check a parameter tree can be tracked (see `ivory.tracking.flatten`).
+
+        Raises:
+            ConfigError: Two paths flatten to the same key, or a key is too long.
+        """
+        with warnings.catch_warnings():
+            # Overlong values are only cut; the warning comes once, when they are logged.
+            warnings.simplefilter("ignore", IvoryWarning)
+            flatten(dict(params), prefix=prefix)
+
     def log_params(self, run_id: str, params: Mapping[str, Any], prefix: str = "") -> None:
         """Log a parameter tree to a run, flattened by the same rule as at creation.
 
@@ -306,7 +320,8 @@ class MlflowTracker:
             TrackingError: A value differs from the one logged, or MLflow refused.
         """
         flat, _ = flatten(dict(params), prefix=prefix)
-        logged = self.get_run(run_id).data.params
+        record = self.get_run(run_id)
+        logged = record.data.params
         changed = [
             f"{key} (logged {logged[key]!r}, now {value!r})"
             for key, value in flat.items()
@@ -314,7 +329,8 @@ class MlflowTracker:
         ]
         if changed:
             raise TrackingError(
-                f"run {run_id}: parameters cannot change once logged: {'; '.join(changed)}"
+                f"{record.info.run_name or run_id}: parameters cannot change once logged: "
+                f"{'; '.join(changed)}"
             )
         self._log_params(run_id, {k: v for k, v in flat.items() if k not in logged})
 
