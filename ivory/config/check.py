@@ -32,6 +32,8 @@ class Issue:
     value: Any = field(default_factory=no_value)
     override: str = ""
     """For a name that could not be resolved: the override as the caller wrote it."""
+    name: str = ""
+    """For such an override: its name, when it is not the text before the override's ``=``."""
 
 
 def references_in(

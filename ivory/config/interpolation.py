@@ -19,8 +19,8 @@ _INTERPOLATION = re.compile(r"(?<!\\)\$\{([^${}]+)\}")
 
 
 def has_interpolation(tree: Any) -> bool:
-    """Whether any string in `tree` contains ``${…}``."""
-    return any(_INTERPOLATION.search(text) for _, text in _strings(tree, ()))
+    """Whether any string in `tree` contains ``${…}``, or its escaped form ``\\${…}``."""
+    return any(_INTERPOLATION.search(text) or "\\${" in text for _, text in _strings(tree, ()))
 
 
 def _strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:

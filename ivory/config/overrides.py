@@ -79,22 +79,22 @@ def collapse_colon_lists(updates: Mapping[str, Any]) -> tuple[Collapsed, list[Is
     issues: list[Issue] = []
     parts: dict[str, list[str]] = {}
     for base, items in lists.items():
+        given = " ".join(_source(items[i][0], items[i][1], None) for i in sorted(items))
         if sorted(items) != list(range(len(items))):
             numbers = ", ".join(map(str, sorted(items)))
             issues.append(
                 Issue(
                     (),
-                    f"colon list {base}:N must number its items 0, 1, … without gaps "
-                    f"(got {numbers})",
-                    override=f"{base}:N",
+                    f"a colon list must number its items 0, 1, … without gaps (got {numbers})",
+                    override=given,
+                    name=base,
                 )
             )
             result.pop(base, None)
             continue
         if base in updates:
-            issues.append(
-                Issue((), f"{base} is given both whole and as a colon list", override=base)
-            )
+            message = "given both whole and as a colon list; give one"
+            issues.append(Issue((), message, override=given, name=base))
             result.pop(base, None)
             continue
         result[base] = [items[i][1] for i in range(len(items))]
@@ -182,16 +182,51 @@ def _resolve(
     if adding or (segments[0] in section and failure):
         raise _Unresolved(failure or "cannot add this key")
 
-    # A short name, matched against the ends of every path.
-    matches = [path for path in index() if _ends_with(path, segments)]
+    # A short name: a key anywhere named like its first segment, then the rest from there.
+    matches, failures = _anchored(section, segments, registry, index())
     if not matches:
         matches = [path for path in _unset_fields(section, registry) if _ends_with(path, segments)]
+    if not matches and len(failures) == 1:
+        raise _Unresolved(failures[0])
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         listed = ", ".join(format_path(path) for path in matches)
         raise _Unresolved(f"ambiguous name: it matches {listed}; give one of these paths")
     raise _Unresolved(_unknown(given, segments, index()))
+
+
+def _anchored(
+    section: dict[str, Any], segments: tuple[str, ...], registry: Registry, index: list[Path]
+) -> tuple[list[Path], list[str]]:
+    """Paths that end like `segments`: its first segment is a key, the rest is walked from it.
+
+    Returns:
+        The paths found, and why the walk failed below each key that matched the first segment.
+    """
+    matches: list[Path] = []
+    failures: list[str] = []
+    for path in index:
+        if not path or str(path[-1]) != segments[0] or isinstance(path[-1], bool):
+            continue
+        node = _value_at(section, path)
+        if len(segments) == 1:
+            matches.append(path)
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        walked, failure = _walk(node, segments[1:], registry, False, path)
+        if walked is not None:
+            matches.append((*path, *walked))
+        else:
+            failures.append(failure)
+    return matches, failures
+
+
+def _value_at(tree: Any, path: Path) -> Any:
+    for segment in path:
+        tree = tree[segment]
+    return tree
 
 
 def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
@@ -203,21 +238,29 @@ def _ends_with(path: Path, segments: tuple[str, ...]) -> bool:
 
 
 def _walk(
-    section: dict[str, Any], segments: tuple[str, ...], registry: Registry, adding: bool
+    section: Any,
+    segments: tuple[str, ...],
+    registry: Registry,
+    adding: bool,
+    above: Path = (),
 ) -> tuple[Path | None, str]:
-    """Follow `segments` from the top; return the path, or None and why it failed."""
+    """Follow `segments` from `section` (found at `above`); return the path, or None and why not.
+
+    The path returned is relative to `section`; messages name full paths.
+    """
     node: Any = section
     path: list[str | int] = []
     for depth, segment in enumerate(segments):
         last = depth == len(segments) - 1
-        where = format_path(path) or "the top"
+        full = (*above, *path)
+        where = format_path(full) or "the top"
         if isinstance(node, list):
             if not re.fullmatch(r"-?\d+", segment):
                 return None, f"{where} is a list; index it with a number (got {segment!r})"
             position = int(segment)
             if not -len(node) <= position < len(node):
                 return None, (
-                    f"index {position} is out of range: {format_path(path)} has "
+                    f"index {position} is out of range: {where} has "
                     f"{len(node)} element{'s' if len(node) != 1 else ''}"
                 )
             path.append(position % len(node))
@@ -233,7 +276,7 @@ def _walk(
             continue
         if last and (adding or _accepts(node, segment, registry)):
             return (*path, segment), ""
-        return None, _unknown_key(node, segment, segments[depth:], path, registry)
+        return None, _unknown_key(node, segment, segments[depth:], list(full), registry)
     return tuple(path), ""
 
 

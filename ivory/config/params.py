@@ -190,7 +190,7 @@ def _error(
             full: Path = ("experiment", *path[1:])
             source = sources.find(full)
         elif issue.override:
-            given = issue.override.split("=", 1)[0]
+            given = issue.name or issue.override.split("=", 1)[0]
             converted.append(_issue(given, issue, issue.override))
             by_override = True
             continue
