@@ -286,7 +286,7 @@ class _Builder:
     def typed(self, base: dict[str, Any], model: type[BaseModel], config: Path) -> dict[str, Any]:
         """The experiment schema with the run's members also held to the user's `model`."""
         schema = copy.deepcopy(base)
-        raw = self._model_schema(model, f"typed.{model.__name__}", model)
+        raw = self._model_schema(model, f"typed.{model.__name__}", model, widen=False)
         typed = {key: value for key, value in raw.items() if key != "additionalProperties"}
         typed["description"] = summary(model) or f"The run's members, typed by {model.__name__}."
         schema["definitions"].update(self._take_definitions())
@@ -419,8 +419,8 @@ class _Builder:
         ref = f"slot.{member}" + (f"@{library}" if library else "")
         under = f" under library {library}" if library else ""
         self.definitions[ref] = {
-            "description": f"Without class, call or def, {member}{under} is {kind}: {name} "
-            f"({summary(found.obj) or found.id})",
+            "description": f"Without class, call or def, {member}{under} is {kind}: {name}. "
+            + (summary(found.obj) or found.id),
             **_node_or(_DEFS + f"params.{found.id}", null=True),
         }
         return ref
@@ -463,8 +463,13 @@ class _Builder:
             schema["description"] = description
         return schema
 
-    def _model_schema(self, model: type[BaseModel], label: str, source: Any) -> dict[str, Any]:
-        """A model's JSON Schema as a parameter object, its definitions moved to the root."""
+    def _model_schema(
+        self, model: type[BaseModel], label: str, source: Any, *, widen: bool = True
+    ) -> dict[str, Any]:
+        """A model's JSON Schema as a parameter object, its definitions moved to the root.
+
+        With `widen`, each parameter also takes references, interpolations and nested nodes.
+        """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -485,7 +490,7 @@ class _Builder:
             value = self._clean(value, f"{label}.{key}")
             if "description" not in value and key in docs:
                 value = {"description": docs[key], **value}
-            properties[key] = _widened(value)
+            properties[key] = _widened(value) if widen else value
         self._note_lost_defaults(model, raw.get("properties", {}), properties, label)
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         if raw.get("required"):
@@ -633,10 +638,11 @@ def _dispatch(key: str, schemas: Mapping[str, dict[str, Any]], description: str)
         result["description"] = description
     result["properties"] = {key: {"type": "string", "examples": list(schemas)}}
     result["required"] = [key]
-    result["allOf"] = [
-        {"if": {"properties": {key: {"const": value}}, "required": [key]}, "then": schema}
-        for value, schema in schemas.items()
-    ]
+    if schemas:
+        result["allOf"] = [
+            {"if": {"properties": {key: {"const": value}}, "required": [key]}, "then": schema}
+            for value, schema in schemas.items()
+        ]
     return result
 
 
