@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ivory.cli.optimize import optimize
 from ivory.cli.run import run
 from ivory.cli.schema import schema
 from ivory.cli.validate import validate
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run)
+app.command("optimize")(optimize)
 app.command("validate")(validate)
 app.command("schema")(schema)
 

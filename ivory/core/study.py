@@ -683,7 +683,7 @@ def create_study(
         ConfigError: A space, a suggest, the tuner or the monitor is invalid; every problem is
             reported at once and nothing is created.
     """
-    from ivory.config.params import to_plain
+    from ivory.config.params import Params, to_plain
 
     registry = creator.registry
     params = creator.params
@@ -750,7 +750,7 @@ def create_study(
     study_params, update = creator.create_params(fixed)
     recorded = to_plain(study_params.get("study") or {})
     recorded["objective"] = {name: _recorded(s) for name, s in found.items()}
-    study_params["study"] = recorded
+    study_params["study"] = Params(recorded)
     study = Study(
         study_params,
         source_name=creator.source_name,

@@ -3,7 +3,8 @@
 A suggest turns an Optuna trial into the update of one run. It is either a space (a mapping of
 parameter names to distributions, see `ivory.tuning.space`) or a Python function that takes the
 trial (plus bound arguments) and calls ``trial.suggest_*`` with the run's parameter names
-(``lr``, ``hidden_sizes:0`` for the items of a list). In the parameter file::
+(``lr``, ``hidden_sizes:0`` for the items of a list). A function that samples helper values
+(a number of layers) returns the update itself as a mapping. In the parameter file::
 
     study:
       objective:
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ivory.config.form import constructor_key
 from ivory.config.loader import SourceMap
 from ivory.config.paths import format_path
-from ivory.errors import ConfigError, ConfigIssue, IvoryError, RegistryError
+from ivory.errors import ConfigError, ConfigIssue, IvoryError, RegistryError, TuningError
 from ivory.registry import Registry
 from ivory.tuning.space import Space, read_space, read_updates
 
@@ -83,9 +84,21 @@ class FunctionSuggest:
     source: str = ""
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        """The run update: every parameter the function suggested, by name."""
-        self.function(trial, **self.bound)
-        return dict(trial.params)
+        """The run update: what the function returned, or else every parameter it suggested.
+
+        Raises:
+            TuningError: The function returned something other than None or a mapping.
+        """
+        returned = self.function(trial, **self.bound)
+        if returned is None:
+            return dict(trial.params)
+        if isinstance(returned, Mapping):
+            return dict(returned)
+        label = getattr(self.function, "__qualname__", repr(self.function))
+        raise TuningError(
+            f"the suggest function {label} returned {returned!r}; it returns nothing (every "
+            "suggested name updates the run) or a mapping of run updates"
+        )
 
 
 Suggest = SpaceSuggest | FunctionSuggest

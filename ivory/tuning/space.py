@@ -225,8 +225,14 @@ def _read_distribution(
     try:
         distribution = parse_distribution(text, name if named else None)
     except ConfigError as exc:
+        hint = ""
+        if not named and text.count("(") > text.count(")"):
+            hint = (
+                "\n    (inside a {...} flow mapping, YAML splits at commas: quote the "
+                "distribution, 'int(0, 4)', or write the space in block style)"
+            )
         return None, [
-            ConfigIssue(path, issue.message, source, text) if not named else issue
+            ConfigIssue(path, issue.message + hint, source, text) if not named else issue
             for issue in exc.issues
         ]
     checked, issues = check_distribution(distribution, path, source)

@@ -1,0 +1,48 @@
+"""A working directory with the toy experiment, and helpers to read its MLflow store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import write
+
+HERE = Path(__file__).resolve().parent
+
+TOY = """
+trainer: {class: toymodels.Toy, epochs: 1}
+metrics:
+monitor: {metric: loss, mode: min}
+study:
+  objective:
+    xy:
+      x: float(-2.0, 3.0)
+      y: int(0, 4)
+  tuner:
+    sampler: {class: optuna.samplers.RandomSampler, seed: 0}
+"""
+
+
+@pytest.fixture
+def toy(workdir: Path) -> Path:
+    """The working directory with ``toymodels.py`` and ``configs/toy.yaml``."""
+    shutil.copy(HERE / "toymodels.py", workdir / "toymodels.py")
+    write(workdir, "configs/toy.yaml", TOY)
+    return workdir
+
+
+def mlflow_client(directory: Path) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{directory / 'mlflow.db'}")
+
+
+def runs_of(directory: Path, experiment: str) -> dict[str, Any]:
+    """Every run of an experiment, by run name."""
+    client = mlflow_client(directory)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None
+    return {run.info.run_name: run for run in client.search_runs([found.experiment_id])}
