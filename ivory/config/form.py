@@ -144,9 +144,12 @@ def _with_default(
     key: Any, value: Any, registry: Registry, library: str | None, *, top: bool
 ) -> Any:
     if isinstance(value, dict):
-        local_library = value.get("library", library)
-        if "library" in value and constructor_key(value) is None:
-            value = {k: v for k, v in value.items() if k != "library"}
+        # A node may choose the library of its own defaults ("library: torch").
+        local_library = library
+        if isinstance(value.get("library"), str):
+            local_library = value["library"]
+            if constructor_key(value) is None:
+                value = {k: v for k, v in value.items() if k != "library"}
         children = {
             k: _with_default(k, v, registry, local_library, top=False) for k, v in value.items()
         }

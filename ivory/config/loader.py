@@ -134,6 +134,15 @@ def load_file(path: str | FilePath) -> Document:
     return load_text(text, str(file))
 
 
+_BAD_KEY: Any = object()
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", float: "a float", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
 class _TreeBuilder:
     """Turns ruamel's node graph into plain dicts, lists and scalars."""
 
@@ -177,6 +186,29 @@ class _TreeBuilder:
             )
             return None
 
+    def key(self, node: Any, path: Path) -> Any:
+        """The key a node stands for, or `_BAD_KEY` (with an issue) when it cannot be a key."""
+        from ruamel.yaml.error import YAMLError
+        from ruamel.yaml.nodes import ScalarNode
+
+        key: Any = _BAD_KEY
+        if isinstance(node, ScalarNode):
+            try:
+                key = self.scalar(node)
+            except YAMLError:
+                key = _BAD_KEY
+        if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)):
+            return key
+        shown = "null" if key is None else _kind(key) if key is not _BAD_KEY else node.tag
+        self.issues.append(
+            ConfigIssue(
+                format_path(path),
+                f"a mapping key must be a string or an integer (got {shown}); quote it",
+                self.where(node),
+            )
+        )
+        return _BAD_KEY
+
     def scalar(self, node: Any) -> Any:
         value = self.constructor.construct_object(node, deep=True)
         # ruamel returns subclasses of int/float/str that carry formatting; keep plain values.
@@ -207,13 +239,8 @@ class _TreeBuilder:
                         for key, value in self.build_mapping(source, path).items():
                             merged.setdefault(key, value)
                 continue
-            key = self.scalar(key_node)
-            if isinstance(key, list | dict):
-                self.issues.append(
-                    ConfigIssue(
-                        format_path(path), "a mapping key must be a scalar", self.where(key_node)
-                    )
-                )
+            key = self.key(key_node, path)
+            if key is _BAD_KEY:
                 continue
             where = self.where(key_node)
             if key in seen:

@@ -124,12 +124,13 @@ def apply_overrides(
         source = _source(str(given), value, updates.parts.get(given))
         try:
             path = _resolve(section, str(given), registry, paths, section_name)
-            _set(section, path, _coerce(section, path, value, registry))
+            new = _coerce(section, path, value, registry)
+            old = _set(section, path, new)
         except _Unresolved as exc:
             issues.append(Issue((), exc.message, value, override=source))
             continue
         resolved.append(Resolved(str(given), path, source, updates.parts.get(given, [])))
-        if isinstance(value, dict | list) or (index is not None and path not in index):
+        if old is _ABSENT or isinstance(old, dict | list) or isinstance(new, dict | list):
             index = None  # The tree changed shape; list its paths again when needed.
     return resolved, issues
 
@@ -447,8 +448,11 @@ def _annotation(section: dict[str, Any], path: Path, registry: Registry) -> Any:
     return Any
 
 
-def _set(section: dict[str, Any], path: Path, value: Any) -> None:
+def _set(section: dict[str, Any], path: Path, value: Any) -> Any:
+    """Set the value at `path`; return the value it replaces, or `_ABSENT`."""
     node: Any = section
     for segment in path[:-1]:
         node = node[segment]
+    old = node.get(path[-1], _ABSENT) if isinstance(node, dict) else node[path[-1]]
     node[path[-1]] = value
+    return old

@@ -88,7 +88,7 @@ def format_path(path: Sequence[Segment]) -> str:
         'tokenizer.special.bos\\.token'
     """
     return ".".join(
-        str(segment) if isinstance(segment, int) else _escape(segment) for segment in path
+        _escape(segment) if isinstance(segment, str) else str(segment) for segment in path
     )
 
 
