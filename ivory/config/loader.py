@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path as FilePath
 from typing import IO, Any
@@ -70,11 +71,18 @@ class Document:
         self.name = name
 
 
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
+_LOCAL = threading.local()
 
-    yaml = YAML(typ="safe", pure=True)
-    yaml.version = (1, 2)
+
+def _yaml() -> Any:
+    """This thread's safe YAML 1.2 reader (making one globs ruamel's plug-ins: keep it)."""
+    yaml = getattr(_LOCAL, "yaml", None)
+    if yaml is None:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        yaml.version = (1, 2)
+        _LOCAL.yaml = yaml
     return yaml
 
 
