@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from ivory.cli.clean import clean
+from ivory.cli.kill import kill
 from ivory.cli.optimize import optimize
 from ivory.cli.run import run
+from ivory.cli.runs import runs
 from ivory.cli.schema import schema
+from ivory.cli.show import show
+from ivory.cli.ui import ui
 from ivory.cli.validate import validate
 
 __all__ = ["app", "main"]
@@ -22,6 +27,11 @@ app.command("run")(run)
 app.command("optimize")(optimize)
 app.command("validate")(validate)
 app.command("schema")(schema)
+app.command("runs")(runs)
+app.command("show")(show)
+app.command("kill")(kill)
+app.command("clean")(clean)
+app.command("ui")(ui)
 
 
 @app.callback()

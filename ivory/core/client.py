@@ -132,10 +132,18 @@ class Client(Base):
         return tracker
 
     def _experiment_id(self, name: str) -> str:
-        return self._tracker().require_experiment_id(self._experiment_name(name))
+        return self.get_experiment_id(name)
 
-    def _experiment_name(self, name: str) -> str:
-        """The tracked name of experiment `name` (a file may set ``experiment.name``)."""
+    def get_experiment_id(self, name: str) -> str:
+        """The MLflow id of experiment `name`, which must have been tracked.
+
+        Raises:
+            TrackingError: No such tracked experiment, or it is deleted.
+        """
+        return self._tracker().require_experiment_id(self.tracked_name(name))
+
+    def tracked_name(self, name: str) -> str:
+        """The tracked name of experiment `name` (its file may set ``experiment.name``)."""
         try:
             return self.create_experiment(name).experiment_name or name
         except ConfigError:
