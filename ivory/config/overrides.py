@@ -124,6 +124,7 @@ def apply_overrides(
         source = _source(str(given), value, updates.parts.get(given))
         try:
             path = _resolve(section, str(given), registry, paths, section_name)
+            _check_overlap(path, resolved)
             new = _coerce(section, path, value, registry)
             old = _set(section, path, new)
         except _Unresolved as exc:
@@ -133,6 +134,16 @@ def apply_overrides(
         if old is _ABSENT or isinstance(old, dict | list) or isinstance(new, dict | list):
             index = None  # The tree changed shape; list its paths again when needed.
     return resolved, issues
+
+
+def _check_overlap(path: Path, resolved: list[Resolved]) -> None:
+    """Refuse an override of a node that another override of the call sets or lies in."""
+    for other in resolved:
+        shorter = min(len(path), len(other.path))
+        if path[:shorter] == other.path[:shorter]:
+            raise _Unresolved(
+                f"{format_path(path)} overlaps the override {other.source}; give one of them"
+            )
 
 
 def _source(given: str, value: Any, parts: list[str] | None) -> str:

@@ -372,6 +372,15 @@ def test_the_callers_args_and_the_experiment_never_change(net: ivory.Experiment)
     assert net.params.to_dict() == before
 
 
+def test_overlapping_overrides_are_an_error(net: ivory.Experiment) -> None:
+    with pytest.raises(OverrideError) as info:
+        net.create_params({"hidden_sizes.1": 5, "model": None, "lr": 1, "optimizer.lr": 2})
+    assert [str(issue) for issue in info.value.issues] == [
+        "model=None: model overlaps the override hidden_sizes.1=5; give one of them",
+        "optimizer.lr=2: optimizer.lr overlaps the override lr=1; give one of them",
+    ]
+
+
 def test_params_access(net: ivory.Experiment) -> None:
     params, _ = net.create_params()
     assert isinstance(params, Params)
