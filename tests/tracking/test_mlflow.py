@@ -94,3 +94,73 @@ def test_a_bad_override_creates_no_run(client: ivory.Client, mlflow: MlflowClien
     with pytest.raises(ivory.OverrideError, match="max_dept"):
         client.create_run("diabetes", max_dept=3)
     assert [e.name for e in mlflow.search_experiments()] == ["Default"]
+
+
+TYPED = """
+values:
+  text_number: "1"
+  integer: 1
+  real: 1.0
+  text_true: "true"
+  truth: true
+  nothing: null
+  small: 1.0e-3
+  big: 12345678901234567890
+  sizes: [64, 32]
+  words: ["a", "1"]
+  nested: {deep: {"k.with.dots": x, 学习率: 0.01}}
+  empty_text: ""
+"""
+
+
+def test_params_yaml_round_trips_exactly(
+    workdir: Path, client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    (workdir / "typed.yaml").write_text(TYPED, encoding="utf-8")
+    run = client.create_run("typed")
+    saved = client.load_params(run.id).to_dict()
+    assert saved == run.params.to_dict()
+    values = saved["run"]["values"]
+    assert [type(values[k]) for k in ("text_number", "integer", "real", "text_true")] == [
+        str,
+        int,
+        float,
+        str,
+    ]
+    assert values["big"] == 12345678901234567890
+    assert values["nested"]["deep"] == {"k.with.dots": "x", "学习率": 0.01}
+    params = mlflow.get_run(run.id).data.params
+    assert params["values.text_number"] == "1"
+    assert params["values.empty_text"] == ""
+    assert params["values.nested.deep.k.with.dots"] == "x"
+
+
+def test_tags_name_the_update_source_commit_and_parent(
+    workdir: Path, client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    import subprocess
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(workdir), *args], capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip()
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
+    from ivory.tracking.mlflow import _git_commit
+
+    _git_commit.cache_clear()
+    parent = client.create_run("diabetes")
+    experiment = client.create_experiment("diabetes")
+    params, update = experiment.create_params(max_depth=2)
+    from ivory.core.run import create_run
+
+    child = create_run(parent, params, update, "run")
+    tags = mlflow.get_run(child.id).data.tags
+    assert tags["mlflow.source.name"] == str(workdir / "configs" / "diabetes.yaml")
+    assert tags["mlflow.source.git.commit"] == git("rev-parse", "HEAD")
+    assert tags["mlflow.parentRunId"] == parent.id
+    assert tags["ivory.update"] == "max_depth: 2"
+    assert tags["ivory.kind"] == "run"
+    assert child.parent_id == parent.id

@@ -36,7 +36,8 @@ def same(a: Any, b: Any) -> bool:
         return (
             isinstance(b, dict)
             and list(a) == list(b)
-            and all(type(k) is type(k) and same(a[k], b[k]) for k in a)
+            and all(type(x) is type(y) for x, y in zip(a, b, strict=True))
+            and all(same(a[k], b[k]) for k in a)
         )
     if isinstance(a, list | tuple):
         return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
