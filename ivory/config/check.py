@@ -192,6 +192,10 @@ def _check_constructor(
         except RegistryError as exc:
             issues.append(Issue((*path, kind), str(exc), name))
             return {kind: name, **checked}
+        if not callable(constructor):
+            message = f"{name!r} is a {type(constructor).__name__}, not a class or function"
+            issues.append(Issue((*path, kind), message, name))
+            return {kind: name, **checked}
     elif not callable(name):
         issues.append(Issue((*path, kind), f"expected a constructor name (got {name!r})", name))
         return {kind: name, **checked}

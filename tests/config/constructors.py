@@ -247,6 +247,16 @@ class EarlyStop:
         self.floor = floor
 
 
+class Picky:
+    """Refuses a negative size when called."""
+
+    def __init__(self, size: int = 1) -> None:
+        CALLS.append("picky")
+        if size < 0:
+            raise ValueError(f"size must be >= 0, not {size}")
+        self.size = size
+
+
 def scale(x: float, factor: float = 2.0) -> float:
     return x * factor
 
@@ -267,6 +277,7 @@ CONSTRUCTORS: dict[str, Any] = {
     "typed": Typed,
     "early_stop": EarlyStop,
     "scale": scale,
+    "picky": Picky,
 }
 
 

@@ -379,6 +379,23 @@ def test_extends_chains_and_a_scalar_replaces_a_mapping(configs: Path) -> None:
     assert sources.find(("run", "model", "act")).endswith("base.yaml:2:27")
 
 
+def test_b13_an_overlay_file_changes_the_interpolation_source(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "base.yaml",
+        """
+        dims: {hidden: 128}
+        model: {hidden: "${dims.hidden}"}
+        head: {in_features: "${model.hidden}"}
+        """,
+    )
+    write(tmp_path, "overlay.yaml", "extends: base\ndims: {hidden: 512}\n")
+    experiment = ivory.Experiment.from_file(str(tmp_path / "overlay.yaml"))
+    params, _ = experiment.create_params()
+    run = params.run
+    assert (run.dims.hidden, run.model.hidden, run.head.in_features) == (512, 512, 512)
+
+
 def test_a_mapping_replaces_a_scalar(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", "a: 1\nb: [1, 2]\n")
     write(tmp_path, "child.yaml", "extends: base\na: {x: 1}\nb: {y: 2}\n")

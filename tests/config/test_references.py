@@ -142,9 +142,18 @@ def test_a_reference_that_cannot_be_followed_at_build_time(load: Load) -> None:
 
 
 def test_a_constructor_that_raises_is_a_build_error(load: Load) -> None:
-    experiment = load("a: {class: scale, x: 1}\nb: {call: scale, x: abc, factor: 2}\n")
-    with pytest.raises(ConfigError, match=r"run\.b\.x: Input should be a valid number"):
+    experiment = load("a: {class: linear, in_features: 2}\nb: {class: picky, size: -1}\n")
+    with pytest.raises(BuildError) as info:
         experiment.create_run()
+    assert str(info.value) == "run.b: picky(...) raised ValueError: size must be >= 0, not -1"
+    assert isinstance(info.value.__cause__, ValueError)
+    assert CALLS == ["linear", "picky"]
+
+
+def test_a_name_that_is_not_callable(load: Load) -> None:
+    experiment = load("a: {class: math.pi}\n")
+    with pytest.raises(ConfigError, match=r"run\.a\.class: 'math\.pi' is a float, not a class"):
+        experiment.create_params()
 
 
 def test_create_instance_builds_one_member_and_what_it_needs(load: Load) -> None:
