@@ -121,6 +121,12 @@ class Tracking:
             self.tracker.log_metrics(self.run_id, values, step=max(int(metrics.epoch), 0))
         self.save(run, "test")
 
+    def load_best(self) -> dict[str, Any] | None:
+        """The member states saved under ``best/``, or None when there are none."""
+        if "best" not in self.tracker.state_folders(self.run_id):
+            return None
+        return self.tracker.load_states(self.run_id, "best")
+
     def save(self, run: Any, folder: str) -> None:
         """Save every member state of the run under `folder`."""
         self._save_states(run, run.state_dict(), folder)

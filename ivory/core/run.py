@@ -160,11 +160,16 @@ class Run(CallbackCaller):
             logger.info("%s: stopping: %s", self.name or "run", reason)
 
     def restore_best(self) -> None:
-        """Give each member its state of the best epoch, when the monitor kept one.
+        """Give each member its state of the best epoch, when one was kept.
 
-        Members that count or record training keep their state (see `restorable`).
+        The monitor keeps it in memory while training; a run loaded from the store reads the
+        states saved under ``best/``. Members that count or record training keep their state
+        (see `restorable`).
         """
         best = getattr(self.get("monitor"), "best_state", None)
+        tracking = self.get("tracking")
+        if not best and tracking is not None:
+            best = tracking.load_best()
         if best:
             self.load_state_dict(
                 {name: state for name, state in best.items() if restorable(self.get(name))}
@@ -186,7 +191,11 @@ class Run(CallbackCaller):
                 member.load_state_dict(copy.deepcopy(part))
 
     def terminate(self, status: str = "FINISHED", error: BaseException | None = None) -> None:
-        """End the tracked run with `status`, recording the error text of a failure."""
+        """End the tracked run with `status`, recording the error text of a failure.
+
+        When the run ends because of an error, a failure to record that end is logged rather
+        than raised, so that the original error is the one the caller sees.
+        """
         self.status = status
         self.error = f"{type(error).__name__}: {error}" if error is not None else ""
         tracking = self.get("tracking")
@@ -194,7 +203,14 @@ class Run(CallbackCaller):
             return
         text = "".join(traceback.format_exception(error)) if error is not None else None
         reason = self.stop_request.reason if self.stop_request else None
-        tracking.terminate(status, error=text, stopped=reason)
+        if status == "FINISHED":
+            tracking.terminate(status, error=text, stopped=reason)
+            return
+        # Ending because of an error: a failure to record the end must not hide that error.
+        try:
+            tracking.terminate(status, error=text, stopped=reason)
+        except Exception:
+            logger.exception("%s: could not record the end of the run as %s", self.name, status)
 
 
 def _kinds() -> dict[str, type[Run]]:

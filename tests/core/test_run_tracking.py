@@ -191,3 +191,32 @@ def test_pruning_without_a_trial_does_nothing(client: ivory.Client) -> None:
     run["pruning"] = Pruning()
     run.start("train")
     assert run.trainer.epoch == 2
+
+
+def test_a_loaded_run_restores_the_saved_best_state(
+    client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    run = client.create_run("tiny")
+    run.start("train")
+    loaded = client.load_run(run.id, "current")
+    assert loaded.model.weight.tolist() == [6.0]
+    loaded.trainer.epochs = 0
+    loaded.start("both")
+    assert loaded.model.weight.tolist() == [3.0]  # from best/
+    np.testing.assert_array_equal(loaded.results.test["output"], np.full(4, 3.0))
+    assert mlflow.get_run(run.id).info.status == "FINISHED"
+    assert client.load_instance(run.id, "model", "test").weight.tolist() == [3.0]
+
+
+def test_load_run_refuses_an_import_path_outside_the_allowlist(
+    client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    run = client.create_run("tiny", epochs=1)
+    run.start("train")
+    # Someone with write access to the store edits the saved parameters.
+    artifacts = Path(mlflow.get_run(run.id).info.artifact_uri.removeprefix("file://"))
+    saved = (artifacts / "params.yaml").read_text()
+    (artifacts / "params.yaml").write_text(saved.replace("tests.scripted", "os.system"))
+    fresh = ivory.create_client(client.directory)
+    with pytest.raises(ivory.RegistryError, match="import path 'os.system' is not allowed"):
+        fresh.load_run(run.id, "current")
