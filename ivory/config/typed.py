@@ -13,15 +13,15 @@ key, which the model ignores unless it declares it (pydantic's default is to ign
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ivory.config.loader import SourceMap
 from ivory.config.params import Params, to_plain
-from ivory.config.paths import Path, format_path
-from ivory.errors import ConfigError, ConfigIssue
+from ivory.config.paths import Path, format_path, parse_path
+from ivory.errors import ConfigError, ConfigIssue, OverrideError
 from ivory.registry import Registry
 
 __all__ = ["TypedParams", "resolve_schema", "typed_params", "validate_section"]
@@ -30,35 +30,58 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class TypedParams(Params, Generic[M]):
-    """A parameter tree whose run section also validated against a model.
+    """A parameter tree whose run section is also an instance of the experiment's schema.
 
     It is a `Params` in every way (``params["run"]``, ``params.run.model``, ``to_dict()``), and
-    its attributes reach the validated model first: ``params.model`` is the model's ``model``
-    field, so code typed with the model (``Run[MyParams]``) reads typed values. A field whose
-    name is also a `dict` method (``items``, ``values``) is reached through `typed`.
+    the schema's fields and methods are its attributes too: ``params.model`` is the validated
+    model's ``model`` field, so code typed with the schema (``Run[MyParams]``) reads typed values.
+    A field whose name is also a `dict` method (``items``, ``values``) is reached through `typed`.
+
+    Args:
+        data: The full parameter tree.
+        schema: The user's model of the run's members.
+        typed: The validated instance, or a function that makes it when first needed (an
+            experiment's parameters may hold ``???`` that only a run's overrides fill).
     """
 
-    def __init__(self, data: Mapping[str, Any] | None, typed: M) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None, schema: type[M], typed: M | Callable[[], M]
+    ) -> None:
         super().__init__(data)
+        self.__dict__["_schema"] = schema
         self.__dict__["_typed"] = typed
 
     @property
     def typed(self) -> M:
-        """The run section as an instance of the experiment's schema."""
-        typed: M = self.__dict__["_typed"]
-        return typed
+        """The run section as an instance of the experiment's schema.
+
+        Raises:
+            ConfigError: The run section does not fit the schema.
+        """
+        typed = self.__dict__["_typed"]
+        if not isinstance(typed, BaseModel):
+            typed = typed()
+            self.__dict__["_typed"] = typed
+        result: M = typed
+        return result
 
     def __getattr__(self, name: str) -> Any:
-        typed = self.__dict__.get("_typed")
-        if typed is not None and not name.startswith("_") and hasattr(typed, name):
-            return getattr(typed, name)
+        schema = self.__dict__.get("_schema")
+        typed_name = schema is not None and not name.startswith("_")
+        if typed_name and (name in schema.model_fields or hasattr(schema, name)):
+            return getattr(self.typed, name)
         return super().__getattr__(name)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TypedParams[M]:
-        return TypedParams(copy.deepcopy(dict(self), memo), copy.deepcopy(self.typed, memo))
+        typed = self.__dict__["_typed"]
+        return TypedParams(
+            copy.deepcopy(dict(self), memo),
+            self.__dict__["_schema"],
+            copy.deepcopy(typed, memo) if isinstance(typed, BaseModel) else typed,
+        )
 
     def __repr__(self) -> str:
-        return f"TypedParams[{type(self.typed).__name__}]({dict.__repr__(self)})"
+        return f"TypedParams[{self.__dict__['_schema'].__name__}]({dict.__repr__(self)})"
 
 
 def resolve_schema(schema: Any, registry: Registry) -> type[BaseModel]:
@@ -101,8 +124,20 @@ def validate_section(
         return None, _issues(exc, plain, schema, sources, prefix)
 
 
-def typed_params(params: Params, schema: type[M], sources: SourceMap) -> TypedParams[M]:
+def typed_params(
+    params: Params,
+    schema: type[M],
+    sources: SourceMap,
+    template: Mapping[str, Any] | None = None,
+) -> TypedParams[M]:
     """`params` with its run section validated against `schema`.
+
+    Args:
+        params: Validated parameters (from `create_params`).
+        schema: The user's model of the run's members.
+        sources: Where each node of the file was written.
+        template: The parameters before the overrides: a value that differs from the
+            template's came from an override, and its problem is an `OverrideError`.
 
     Raises:
         ConfigError: The run section does not fit the schema (every problem at once).
@@ -110,8 +145,37 @@ def typed_params(params: Params, schema: type[M], sources: SourceMap) -> TypedPa
     run = params.get("run")
     typed, issues = validate_section(run if isinstance(run, Mapping) else {}, schema, sources)
     if typed is None:
+        overridden = [_overridden(issue, params, template) for issue in issues]
+        if any(overridden):
+            raise OverrideError(
+                [
+                    ConfigIssue(issue.path, issue.message, "", issue.value) if changed else issue
+                    for issue, changed in zip(issues, overridden, strict=True)
+                ]
+            )
         raise ConfigError(issues)
-    return TypedParams(params, typed)
+    return TypedParams(params, schema, typed)
+
+
+def _overridden(issue: ConfigIssue, params: Any, template: Mapping[str, Any] | None) -> bool:
+    if template is None:
+        return False
+    path = parse_path(issue.path)
+    return bool(_at(params, path) != _at(template, path))
+
+
+def _at(tree: Any, path: tuple[str | int, ...]) -> Any:
+    for segment in path:
+        if isinstance(tree, Mapping) and segment in tree:
+            tree = tree[segment]
+        elif isinstance(tree, list) and str(segment).isdigit() and int(segment) < len(tree):
+            tree = tree[int(segment)]
+        else:
+            return _ABSENT
+    return tree
+
+
+_ABSENT: Any = object()
 
 
 def _issues(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
+
+from typing_extensions import TypeVar
 
 from ivory.config.loader import SourceMap
 from ivory.config.params import Params, create_params
@@ -17,6 +19,8 @@ from ivory.registry import Registry
 from ivory.registry import registry as global_registry
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ivory.core.run import Run
     from ivory.core.study import Study
     from ivory.core.task import Task
@@ -25,6 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["EVENTS", "Base", "Callback", "CallbackCaller", "Creator", "Experiment"]
 
 logger = logging.getLogger(__name__)
+
+P = TypeVar("P", default=Params)
+"""The static type of ``params``: `Params`, or the user's model of a typed experiment's members.
+
+At run time ``params`` is always a `Params`; for a typed experiment it is a
+`ivory.config.typed.TypedParams`, whose attributes are the model's fields as well.
+"""
+M = TypeVar("M", bound="BaseModel")
 
 EVENTS = (
     "on_init_begin",
@@ -42,7 +54,7 @@ EVENTS = (
 )
 
 
-class Base:
+class Base(Generic[P]):
     """An entity holding member instances by name, in order.
 
     Args:
@@ -58,11 +70,16 @@ class Base:
     """
 
     def __init__(self, params: Mapping[str, Any] | None = None, **instances: Any) -> None:
-        self.params: Params = params if isinstance(params, Params) else Params(params)
+        self.params: P = cast(P, params if isinstance(params, Params) else Params(params))
         self.id: str = str(instances.pop("id", "") or "")
         self.name: str = str(instances.pop("name", "") or "")
         self.source_name: str = str(instances.pop("source_name", "") or "")
         self._instances: dict[str, Any] = dict(instances)
+
+    @property
+    def _tree(self) -> Params:
+        """``params`` as the parameter tree it always is at run time."""
+        return cast(Params, self.params)
 
     # The collection of members.
 
@@ -116,13 +133,14 @@ class Base:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-class Creator(Base):
+class Creator(Base[P]):
     """Creates parameters, runs and members from its own parameters."""
 
     def __init__(self, params: Mapping[str, Any] | None = None, **instances: Any) -> None:
         super().__init__(params, **instances)
         self._sources = SourceMap()
         self._registry: Registry = global_registry
+        self._schema: type[BaseModel] | None = None
         self.tracker: Tracker | None = None
 
     @property
@@ -133,18 +151,18 @@ class Creator(Base):
     @property
     def experiment_name(self) -> str:
         """The name of the experiment these parameters belong to."""
-        experiment = self.params.get("experiment") or {}
+        experiment = self._tree.get("experiment") or {}
         return str(experiment.get("name", ""))
 
     @property
     def experiment_id(self) -> str:
         """The MLflow id of the experiment, or ``""`` before tracking."""
-        experiment = self.params.get("experiment") or {}
+        experiment = self._tree.get("experiment") or {}
         return str(experiment.get("id") or "")
 
     def create_params(
         self, args: Mapping[str, Any] | None = None, name: str = "run", **kwargs: Any
-    ) -> tuple[Params, dict[str, Any]]:
+    ) -> tuple[P, dict[str, Any]]:
         r"""Returns a tuple of (parameter dictionary, update dictionary).
 
         The parameters are a deep copy of this creator's, updated and validated; the update maps
@@ -160,8 +178,9 @@ class Creator(Base):
             ``(params, update)``.
 
         Raises:
-            ConfigError: A name matches nothing or several things, or a value does not fit; the
-                error lists every problem of the call.
+            ConfigError: A name matches nothing or several things, or a value does not fit (its
+                constructor, or the experiment's typed schema); the error lists every problem of
+                the call.
 
         Example:
             >>> import ivory
@@ -174,11 +193,16 @@ class Creator(Base):
         """
         updates: dict[str, Any] = dict(args or {})
         updates.update(kwargs)
-        return create_params(self.params, self._sources, self._registry, updates, name)
+        params, update = create_params(self._tree, self._sources, self._registry, updates, name)
+        if self._schema is not None:
+            from ivory.config.typed import typed_params
+
+            params = typed_params(params, self._schema, self._sources, template=self._tree)
+        return cast(P, params), update
 
     def create_run(
         self, args: Mapping[str, Any] | None = None, name: str = "run", **kwargs: Any
-    ) -> Run:
+    ) -> Run[P]:
         """Creates a Run instance according to arguments.
 
         The parameters come from `create_params`; with a tracker, the run is an MLflow run named
@@ -187,7 +211,8 @@ class Creator(Base):
         from ivory.core.run import create_run
 
         params, update = self.create_params(args, name, **kwargs)
-        return create_run(self, params, update, name)
+        run = create_run(cast("Creator[Any]", self), cast(Params, params), update, name)
+        return cast("Run[P]", run)
 
     def create_instance(
         self,
@@ -200,11 +225,13 @@ class Creator(Base):
         from ivory.core.build import build_members
 
         params, _ = self.create_params(args, name, **kwargs)
-        return build_members(params[name], self._registry, only=instance_name)[instance_name]
+        tree = cast(Params, params)
+        return build_members(tree[name], self._registry, only=instance_name)[instance_name]
 
-    def _derive(self, creator: Creator) -> None:
+    def _derive(self, creator: Creator[Any]) -> None:
         creator._sources = self._sources
         creator._registry = self._registry
+        creator._schema = self._schema
         creator.tracker = self.tracker
 
 
@@ -230,7 +257,7 @@ class Callback:
         return f"Callback({names})"
 
 
-class CallbackCaller(Creator):
+class CallbackCaller(Creator[P]):
     """A Creator whose members take part in events through methods named after them."""
 
     def create_callbacks(self) -> None:
@@ -244,18 +271,58 @@ class CallbackCaller(Creator):
             self.__dict__[event] = Callback(self, methods)
 
 
-class Experiment(Creator):
+class Experiment(Creator[P]):
     """One parameter file: the default parameters of every run created from it.
+
+    A typed experiment (``Experiment[MyParams]``) validates the run section of every set of
+    parameters it creates against the user's pydantic model of the members as well, and its runs
+    are ``Run[MyParams]``: ``run.params.model.hidden_sizes`` is typed for mypy and editors.
 
     Attributes:
         params: The file's parameters in full form (sections ``run``, ``experiment``, …).
     """
 
+    @overload
     @classmethod
     def from_file(
-        cls, path: str, name: str | None = None, registry: Registry | None = None
-    ) -> Experiment:
-        """Load an experiment from a parameter file (with `extends` and `include`)."""
+        cls,
+        path: str,
+        name: str | None = None,
+        registry: Registry | None = None,
+        *,
+        schema: None = None,
+    ) -> Experiment: ...
+
+    @overload
+    @classmethod
+    def from_file(
+        cls,
+        path: str,
+        name: str | None = None,
+        registry: Registry | None = None,
+        *,
+        schema: type[M],
+    ) -> Experiment[M]: ...
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str,
+        name: str | None = None,
+        registry: Registry | None = None,
+        *,
+        schema: type[BaseModel] | None = None,
+    ) -> Experiment[Any]:
+        """Load an experiment from a parameter file (with `extends` and `include`).
+
+        Args:
+            path: The parameter file.
+            name: The experiment name (the file stem by default).
+            registry: Resolves constructor names (the global registry by default).
+            schema: A pydantic model of the run's members: the experiment is then typed by it
+                (``Experiment[MyParams]``). By default, the model the file names in
+                ``experiment.schema``, if any.
+        """
         from pathlib import Path
 
         from ivory.config.form import normalize
@@ -269,11 +336,31 @@ class Experiment(Creator):
         )
         experiment._sources = sources
         experiment._registry = used
+        experiment._use_schema(schema)
         return experiment
 
+    @overload
     @classmethod
-    def from_text(cls, text: str, name: str, registry: Registry | None = None) -> Experiment:
-        """Load an experiment from YAML text (no `extends` or `include`)."""
+    def from_text(
+        cls, text: str, name: str, registry: Registry | None = None, *, schema: None = None
+    ) -> Experiment: ...
+
+    @overload
+    @classmethod
+    def from_text(
+        cls, text: str, name: str, registry: Registry | None = None, *, schema: type[M]
+    ) -> Experiment[M]: ...
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        name: str,
+        registry: Registry | None = None,
+        *,
+        schema: type[BaseModel] | None = None,
+    ) -> Experiment[Any]:
+        """Load an experiment from YAML text (no `extends` or `include`); see `from_file`."""
         from ivory.config.form import normalize
         from ivory.config.loader import load_text
 
@@ -283,7 +370,33 @@ class Experiment(Creator):
         experiment = cls(Params(tree), name=name)
         experiment._sources = sources
         experiment._registry = used
+        experiment._use_schema(schema)
         return experiment
+
+    def _use_schema(self, schema: type[BaseModel] | None) -> None:
+        """Type this experiment by `schema`, or by the model its file names, if any."""
+        from ivory.config.typed import TypedParams, resolve_schema
+        from ivory.errors import ConfigError, RegistryError
+
+        if schema is None:
+            declared = (self._tree.get("experiment") or {}).get("schema")
+            if declared is None:
+                return
+            try:
+                schema = resolve_schema(declared, self._registry)
+            except (RegistryError, TypeError) as exc:
+                where = ("experiment", "schema")
+                raise ConfigError.single(
+                    "experiment.schema", str(exc), self._sources.find(where), declared
+                ) from exc
+        self._schema = schema
+
+        # The file's own values are typed when first read: they may hold ??? for runs to fill.
+        def typed() -> BaseModel:
+            created = cast("TypedParams[BaseModel]", self.create_params()[0])
+            return created.typed
+
+        self.params = cast(P, TypedParams(self._tree, schema, typed))
 
     @property
     def sources(self) -> SourceMap:
@@ -302,7 +415,7 @@ class Experiment(Creator):
             self.id = self.tracker.create_experiment(
                 self.experiment_name, experiment_id=self.experiment_id or None
             )
-            self.params["experiment"]["id"] = self.id
+            self._tree["experiment"]["id"] = self.id
         return self.id
 
     def create_task(self) -> Task:
@@ -324,4 +437,4 @@ class Experiment(Creator):
         """
         from ivory.core.study import create_study
 
-        return create_study(self, args, run_number, **suggests)
+        return create_study(cast("Experiment[Any]", self), args, run_number, **suggests)

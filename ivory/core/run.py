@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ivory.config.params import Params
-from ivory.core.base import CallbackCaller, Creator, Experiment
+from ivory.core.base import CallbackCaller, Creator, Experiment, P
 from ivory.errors import IvoryError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def restorable(member: Any) -> bool:
     return bool(getattr(member, "__ivory_restore__", True))
 
 
-class Run(CallbackCaller):
+class Run(CallbackCaller[P]):
     """One job: members built from parameters, started in a mode.
 
     Attributes:
