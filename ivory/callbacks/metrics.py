@@ -114,6 +114,17 @@ class Metrics:
             values[name] = float(function(target, given))
         return values
 
+    def show_epoch(self, epoch: int) -> None:
+        """Make the values of `epoch` the latest ones (after the best state is restored).
+
+        The history stays whole, so training can go on from where it ended.
+        """
+        values = {
+            name: history[epoch] for name, history in self.history.items() if epoch in history
+        }
+        if values:
+            self.values = values
+
     def __setitem__(self, name: str, value: float) -> None:
         self.values[name] = float(value)
 

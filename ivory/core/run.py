@@ -174,6 +174,11 @@ class Run(CallbackCaller[P]):
             self.load_state_dict(
                 {name: state for name, state in best.items() if restorable(self.get(name))}
             )
+            # Members that keep their state may still show the best epoch (the metrics' values).
+            epoch = getattr(self.get("monitor"), "best_epoch", -1)
+            for member in self.values():
+                if callable(getattr(member, "show_epoch", None)):
+                    member.show_epoch(epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """The state of every member that has one, by member name."""

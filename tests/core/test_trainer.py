@@ -64,6 +64,8 @@ def test_both_without_tracker_restores_the_best_state_then_tests() -> None:
     np.testing.assert_array_equal(run.results.test["output"], np.full(4, 3.0))
     np.testing.assert_array_equal(run.results.val["output"], np.full(8, 3.0))
     assert run.metrics.test_values == {}  # no metric functions, only losses
+    assert run.metrics.values == {"loss": 1.0, "val_loss": 3.0}  # those of the best epoch
+    assert list(run.metrics.history["val_loss"]) == [0, 1, 2, 3, 4, 5]
 
 
 def test_test_mode_predicts_the_test_part_only() -> None:
