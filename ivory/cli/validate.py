@@ -26,6 +26,7 @@ class OutputFormat(str, enum.Enum):
 
     text = "text"
     json = "json"
+    github = "github"
 
 
 def validate(
@@ -39,7 +40,12 @@ def validate(
     ] = None,
     output: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="text: one line per problem; json: a document."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="text: one line per problem; json: a document; github: GitHub Actions "
+            "annotations on the files' lines.",
+        ),
     ] = OutputFormat.text,
     overrides: Annotated[
         list[str] | None,
@@ -73,6 +79,11 @@ def validate(
     names = {str(file): _shown(file, directory) for file in files}
     if output is OutputFormat.json:
         echo(json.dumps(_document(reports, names), indent=2, allow_nan=False))
+    elif output is OutputFormat.github:
+        for report in reports:
+            for issue in report.issues:
+                echo(_annotation(issue, report.file, names))
+        _summary(reports)
     else:
         for report in reports:
             for issue in report.issues:
@@ -131,6 +142,23 @@ def _line(issue: Any, report: str, names: dict[str, str]) -> str:
     path = "" if override.startswith(f"{issue.path}=") else issue.path
     parts = [part for part in (position, override, path) if part]
     return ": ".join([*parts, issue.message])
+
+
+def _annotation(issue: Any, report: str, names: dict[str, str]) -> str:
+    """A GitHub Actions ``::error`` workflow command, shown on the file's line in the diff."""
+    file, line, column, override = _where(issue.source, report, names)
+    where = [f"file={_escape(file, True)}"]
+    if line is not None:
+        where += [f"line={line}", f"col={column}"]
+    text = ": ".join(part for part in (override, issue.path, issue.message) if part)
+    return f"::error {','.join(where)},title=ivory validate::{_escape(text, False)}"
+
+
+def _escape(text: str, property_value: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
 
 
 def _summary(reports: list[Any]) -> None:

@@ -111,3 +111,14 @@ def test_unknown_format_is_a_usage_error(project: Path) -> None:
     code, _, err = invoke("--format", "xml")
     assert code == 2
     assert "Invalid value for '--format'" in err
+
+
+def test_github_format_annotates_the_lines(project: Path) -> None:
+    code, out, _ = invoke("broken/a.yaml", "--format", "github")
+    assert code == 1
+    assert out.splitlines() == [
+        "::error file=broken/a.yaml,line=4,col=17,title=ivory validate::"
+        "run.estimator.n_estimators: Input should be an int in the range [1, inf) (got 'many')",
+        "::error file=broken/a.yaml,line=5,col=30,title=ivory validate::"
+        "run.monitor.mode: Input should be 'min' or 'max' (got 'low')",
+    ]
