@@ -360,3 +360,31 @@ def test_untracked_task_yields_runs(workdir: Path) -> None:
     assert [record.score for record in records] == [4.0, 4.0]
     assert task.status == "FINISHED"
     assert task.id == ""
+
+
+def test_load_results_averages_predictions_per_sample_across_folds(workdir: Path) -> None:
+    import numpy as np
+
+    client = ivory.create_client(workdir)
+    task = client.create_experiment("diabetes").create_task()
+    records = list(task.execute(task.product(fold=range(5), n_estimators=5, max_depth=3)))
+    ids = [record.id for record in records]
+    assert [record.status for record in records] == ["FINISHED"] * 5
+
+    each = [client.load_results(run_id) for run_id in ids]
+    mean = client.load_results(ids, reduction="mean")
+
+    # Validation: each non-test sample was predicted once, by the fold that held it out.
+    val_index = np.concatenate([results["val"]["index"] for results in each])
+    assert len(val_index) == len(set(val_index.tolist()))
+    np.testing.assert_array_equal(mean["val"]["index"], np.sort(val_index))
+
+    # Test: the same held-out samples in every fold; their predictions are averaged.
+    outputs = []
+    for results in each:
+        order = np.argsort(results["test"]["index"])
+        np.testing.assert_array_equal(results["test"]["index"][order], mean["test"]["index"])
+        outputs.append(results["test"]["output"][order])
+    assert not np.allclose(outputs[0], outputs[1])
+    np.testing.assert_allclose(mean["test"]["output"], np.mean(outputs, axis=0))
+    assert len(mean["test"]["index"]) + len(mean["val"]["index"]) == 442
