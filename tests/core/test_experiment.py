@@ -17,7 +17,7 @@ def experiment(workdir: Path) -> ivory.Experiment:
 
 def test_experiment_is_the_file_in_full_form(experiment: ivory.Experiment) -> None:
     assert experiment.name == "diabetes"
-    assert list(experiment.params) == ["run", "experiment"]
+    assert list(experiment.params) == ["run", "study", "experiment"]
     assert experiment.params.experiment.to_dict() == {"name": "diabetes", "library": "sklearn"}
     assert list(experiment.params.run) == ["datasets", "estimator", "results", "metrics", "monitor"]
     # Members without a constructor get the default registered for their name and library.

@@ -40,9 +40,17 @@ def mlflow_client(directory: Path) -> Any:
     return MlflowClient(tracking_uri=f"sqlite:///{directory / 'mlflow.db'}")
 
 
-def runs_of(directory: Path, experiment: str) -> dict[str, Any]:
-    """Every run of an experiment, by run name."""
+def all_runs(directory: Path, experiment: str) -> list[Any]:
+    """Every run of an experiment."""
     client = mlflow_client(directory)
     found = client.get_experiment_by_name(experiment)
     assert found is not None
-    return {run.info.run_name: run for run in client.search_runs([found.experiment_id])}
+    return list(client.search_runs([found.experiment_id]))
+
+
+def runs_of(directory: Path, experiment: str) -> dict[str, Any]:
+    """Every run of an experiment, by run name (names are unique)."""
+    runs = all_runs(directory, experiment)
+    named = {run.info.run_name: run for run in runs}
+    assert len(named) == len(runs), sorted(run.info.run_name for run in runs)
+    return named
