@@ -19,7 +19,7 @@ _INTERPOLATION = re.compile(r"(?<!\\)\$\{([^${}]+)\}")
 
 
 def has_interpolation(tree: Any) -> bool:
-    """Whether any string in `tree` contains ``${…}``, or its escaped form ``\\${…}``."""
+    r"""Whether any string in `tree` contains ``${…}``, or its escaped form ``\${…}``."""
     return any(_INTERPOLATION.search(text) or "\\${" in text for _, text in _strings(tree, ()))
 
 
