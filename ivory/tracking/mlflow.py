@@ -104,6 +104,7 @@ class MlflowTracker:
         # Reading a few small artifacts back needs no progress bars on the terminal.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         self._params_cache: dict[str, dict[str, Any]] = {}
+        self._next: dict[tuple[str, str], int] = {}  # The number this process expects to use next.
 
     def __repr__(self) -> str:
         return f"MlflowTracker(tracking_uri={self.tracking_uri!r})"
@@ -231,6 +232,22 @@ class MlflowTracker:
         wanted = "the newest" if number == -1 else f"{kind}#{number}"
         raise TrackingError(f"experiment {experiment_id}: no {wanted} ({known})")
 
+    def _settle_name(self, experiment_id: str, kind: str, name: str, run_id: str) -> str:
+        """Keep run names unique when several processes create runs at once.
+
+        Of the runs that took the same name, the first created keeps it; the others move on to
+        the next free number. One exact-name search per new run, instead of listing every run.
+        """
+        for _ in range(100):
+            same = self._search(experiment_id, f"attributes.run_name = '{name}'", ViewType.ALL)
+            first = min(same, key=lambda r: (r.info.start_time or 0, r.info.run_id), default=None)
+            if first is None or first.info.run_id == run_id:
+                return name
+            name = f"{kind}#{self.next_number(experiment_id, kind)}"
+            with _translated(f"rename run {run_id}"):
+                self.client.update_run(run_id, name=name)
+        raise TrackingError(f"cannot give run {run_id} a free name in experiment {experiment_id}")
+
     def _search(self, experiment_id: str, filter_string: str, view: int) -> list[Any]:
         runs: list[Any] = []
         token = None
@@ -283,10 +300,13 @@ class MlflowTracker:
         if parent_id:
             tags["mlflow.parentRunId"] = parent_id
 
-        name = f"{kind}#{self.next_number(experiment_id, kind)}"
+        key = (experiment_id, kind)
+        name = f"{kind}#{self._next.get(key) or self.next_number(experiment_id, kind)}"
         with _translated(f"create run {name}"):
             run = self.client.create_run(experiment_id, tags=tags, run_name=name)
         run_id = str(run.info.run_id)
+        name = self._settle_name(experiment_id, kind, name, run_id)
+        self._next[key] = int(name.rsplit("#", 1)[1]) + 1
         try:
             self._log_params(run_id, flat)
             self.log_text(run_id, dump_yaml(to_serializable(dict(params))), PARAMS_ARTIFACT)
