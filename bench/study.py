@@ -1,4 +1,4 @@
-"""Benchmark: tracked trials through ivory against plain Optuna with optuna_integration's MLflowCallback.
+"""Benchmark: tracked trials through ivory, and through Optuna with its MLflowCallback.
 
 Both sides optimize the same small objective, ``(x - 1)^2 + (y - 2)^2``, for the same number of
 trials with ``RandomSampler(seed=0)``, on the same kinds of stores: an Optuna storage in a SQLite
@@ -20,6 +20,7 @@ Run: ``.venv/bin/python bench/study.py [--trials 50] [--rounds 3]`` (needs ``opt
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import subprocess
@@ -86,7 +87,7 @@ def run_ivory(directory: Path, trials: int) -> list[float]:
     client = ivory.create_client(directory)
     study = client.create_study("toy")
     study.optimize(n_trials=trials, callbacks=[lambda s, t: ends.append(time.perf_counter())])
-    return [b - a for a, b in zip(ends, ends[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(ends)]
 
 
 def run_optuna(directory: Path, trials: int) -> list[float]:
@@ -113,7 +114,7 @@ def run_optuna(directory: Path, trials: int) -> list[float]:
         n_trials=trials,
         callbacks=[tracking, lambda s, t: ends.append(time.perf_counter())],
     )
-    return [b - a for a, b in zip(ends, ends[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(ends)]
 
 
 def side(name: str, trials: int) -> list[float]:
@@ -149,14 +150,16 @@ def main() -> None:
         for name in ("optuna", "ivory") if round_number % 2 == 0 else ("ivory", "optuna"):
             times = side(name, options.trials)
             pooled[name] += times
-            print(
-                f"round {round_number + 1} {name:>6}: median {statistics.median(times) * 1e3:7.1f} ms "
-                f"per trial ({len(times) + 1} trials)"
-            )
+            median = statistics.median(times) * 1e3
+            print(f"round {round_number + 1} {name:>6}: median {median:7.1f} ms per trial")
     ivory_median = statistics.median(pooled["ivory"])
     optuna_median = statistics.median(pooled["optuna"])
-    print(f"ivory (study, nested runs)        median {ivory_median * 1e3:7.1f} ms per tracked trial")
-    print(f"optuna + MLflowCallback           median {optuna_median * 1e3:7.1f} ms per tracked trial")
+    print(
+        f"ivory (study, nested runs)        median {ivory_median * 1e3:7.1f} ms per tracked trial"
+    )
+    print(
+        f"optuna + MLflowCallback           median {optuna_median * 1e3:7.1f} ms per tracked trial"
+    )
     print(f"ratio (optuna + callback / ivory) {optuna_median / ivory_median:.2f}x")
 
 

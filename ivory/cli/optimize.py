@@ -8,6 +8,7 @@ A progress bar shows the trials and the best value so far; a table of the best t
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -61,7 +62,9 @@ def optimize(
     directory: Annotated[
         Path, typer.Option("--directory", "-C", help="The working directory.")
     ] = Path("."),
-    tracking: Annotated[bool, typer.Option(help="Track the study and its trials in MLflow.")] = True,
+    tracking: Annotated[
+        bool, typer.Option(help="Track the study and its trials in MLflow.")
+    ] = True,
 ) -> None:
     """Tune experiment NAME: run trials of a search space, each a nested run."""
     import ivory
@@ -152,10 +155,8 @@ class _Advance:
 
     def __call__(self, optimized: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         best = ""
-        try:
+        with contextlib.suppress(ValueError):  # No trial completed yet.
             best = f"best {self.study.metric}={_number(optimized.best_value)}"
-        except ValueError:
-            pass  # No trial completed yet.
         self.progress.update(
             self.bar, advance=1, description=optimized.study_name, best=best, refresh=True
         )
@@ -200,9 +201,7 @@ def best_table(study: Study, optimized: optuna.Study, top: int = TOP) -> Any:
     for trial in ranked:
         params = study.decode(trial.params)
         cells = [_cell(params[name]) if name in params else "" for name in names]
-        table.add_row(
-            str(trial.number), _number(trial.values[0]), *cells, _run_name(study, trial)
-        )
+        table.add_row(str(trial.number), _number(trial.values[0]), *cells, _run_name(study, trial))
     return table
 
 

@@ -26,12 +26,17 @@ study:
 """
 
 
+def make_toy(directory: Path) -> Path:
+    """Put ``toymodels.py`` and ``configs/toy.yaml`` in `directory`; return it."""
+    shutil.copy(HERE / "toymodels.py", directory / "toymodels.py")
+    write(directory, "configs/toy.yaml", TOY)
+    return directory
+
+
 @pytest.fixture
 def toy(workdir: Path) -> Path:
     """The working directory with ``toymodels.py`` and ``configs/toy.yaml``."""
-    shutil.copy(HERE / "toymodels.py", workdir / "toymodels.py")
-    write(workdir, "configs/toy.yaml", TOY)
-    return workdir
+    return make_toy(workdir)
 
 
 def mlflow_client(directory: Path) -> Any:

@@ -9,6 +9,8 @@ import re
 import sqlite3
 import warnings
 from pathlib import Path
+
+import optuna
 import pytest
 
 import ivory
@@ -156,7 +158,7 @@ def test_b23c_a_step_that_does_not_divide_the_range_warns_once(toy: Path) -> Non
     # No more warnings in the trials (warnings are errors here); the recorded space uses 0.458.
     optimized = study.optimize(n_trials=2)
     (distribution,) = {t.distributions["optimizer.momentum"] for t in optimized.trials}
-    assert (distribution.low, distribution.high, distribution.step) == (0.023, 0.458, 0.001)
+    assert distribution == optuna.distributions.FloatDistribution(0.023, 0.458, step=0.001)
     assert all(0.023 <= t.params["optimizer.momentum"] <= 0.458 for t in optimized.trials)
 
 
@@ -291,7 +293,9 @@ def test_b22_list_choices_persist_and_reach_the_run_as_lists(toy: Path) -> None:
     ],
 )
 def test_b24_a_changed_space_is_refused_on_resume(toy: Path, changed: str, shown: str) -> None:
-    study = experiment(toy, "study:\n  objective:\n    s1:\n      optimizer.lr: float(1e-5, 1e-1, log)\n")
+    study = experiment(
+        toy, "study:\n  objective:\n    s1:\n      optimizer.lr: float(1e-5, 1e-1, log)\n"
+    )
     study.create_study("s1").optimize(n_trials=3)
 
     # Change the space and resume: a clear error, nothing created or failed.
@@ -313,7 +317,9 @@ def test_b24_a_changed_space_is_refused_on_resume(toy: Path, changed: str, shown
     assert runs_of(toy, "s")["study#0"].info.status == "FINISHED"
 
     # The unchanged space resumes, numbering trials on from 3.
-    same = experiment(toy, "study:\n  objective:\n    s1:\n      optimizer.lr: float(1e-5, 1e-1, log)\n")
+    same = experiment(
+        toy, "study:\n  objective:\n    s1:\n      optimizer.lr: float(1e-5, 1e-1, log)\n"
+    )
     again = same.create_study("s1", run_number=0).optimize(n_trials=1)
     assert [t.number for t in again.trials] == [0, 1, 2, 3]
 
@@ -337,7 +343,9 @@ study:
 
 
 def test_a_choice_of_constructors_samples_the_sub_space_of_the_drawn_one(toy: Path) -> None:
-    base = BASE.replace("optimizer: {class: toymodels.SGD, lr: 0.1}", "optimizer: {class: toymodels.SGD}")
+    base = BASE.replace(
+        "optimizer: {class: toymodels.SGD, lr: 0.1}", "optimizer: {class: toymodels.SGD}"
+    )
     study = experiment(toy, CONDITIONAL, base).create_study("opt")
     optimized = study.optimize(n_trials=6)
     classes = set()
@@ -346,7 +354,9 @@ def test_a_choice_of_constructors_samples_the_sub_space_of_the_drawn_one(toy: Pa
         classes.add(params["optimizer.class"])
         expected = {"optimizer.class", "optimizer.lr"}
         expected.add(
-            "optimizer.momentum" if params["optimizer.class"] == "toymodels.SGD" else "optimizer.betas"
+            "optimizer.momentum"
+            if params["optimizer.class"] == "toymodels.SGD"
+            else "optimizer.betas"
         )
         assert set(params) == expected
         logged = ivory.create_client(toy).load_params(trial.user_attrs["run_id"])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 import ivory
 from ivory.config.loader import load_text
 from ivory.errors import ConfigError

@@ -1,4 +1,4 @@
-"""Several worker processes on one study: a shared PostgreSQL storage, and a worker killed mid-trial.
+"""Worker processes on one study: a shared PostgreSQL storage, and a worker killed mid-trial.
 
 The PostgreSQL test needs a server: ``.ci/run`` starts one and exports
 ``IVORY_TEST_POSTGRES_URL`` (``export IVORY_TEST_POSTGRES_URL="$(.ci/postgres)"`` does it by
@@ -116,7 +116,11 @@ def test_a_killed_workers_trial_is_failed_retried_and_its_run_ended(toy: Path) -
         except KeyError:
             continue
         running = next(
-            (t for t in stored.get_trials() if t.state.name == "RUNNING" and "run_id" in t.user_attrs),
+            (
+                t
+                for t in stored.get_trials()
+                if t.state.name == "RUNNING" and "run_id" in t.user_attrs
+            ),
             None,
         )
     assert running is not None
@@ -139,9 +143,10 @@ def test_a_killed_workers_trial_is_failed_retried_and_its_run_ended(toy: Path) -
     dead = client.get_run(killed_run)
     assert dead.info.status == "FAILED"
     assert dead.data.tags["trial_state"] == "FAIL"
-    assert "stopped sending heartbeats" in Path(
-        client.download_artifacts(killed_run, "error.txt", str(toy))
-    ).read_text()
+    assert (
+        "stopped sending heartbeats"
+        in Path(client.download_artifacts(killed_run, "error.txt", str(toy))).read_text()
+    )
     again = client.get_run(retried.user_attrs["run_id"])
     assert again.info.status == "FINISHED"
     assert again.data.tags["retry_of_trial"] == "0"

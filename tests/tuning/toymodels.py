@@ -94,12 +94,13 @@ class Toy:
         self.epoch = int(state["epoch"])
 
 
-def suggest_sizes(
-    trial: Any, max_layers: int = 2, low: int = 4, high: int = 64
-) -> dict[str, Any]:
+def suggest_sizes(trial: Any, max_layers: int = 2, low: int = 4, high: int = 64) -> dict[str, Any]:
     """Suggest a list of layer sizes: a helper count, then one colon name per layer."""
     layers = trial.suggest_int("layers", 1, max_layers)
-    return {f"hidden_sizes:{i}": trial.suggest_int(f"size{i}", low, high, log=True) for i in range(layers)}
+    return {
+        f"hidden_sizes:{i}": trial.suggest_int(f"size{i}", low, high, log=True)
+        for i in range(layers)
+    }
 
 
 def suggest_unknown(trial: Any) -> None:

@@ -1,0 +1,120 @@
+"""``ivory optimize``: spaces from the file and the command line, resume, errors, the output."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from ivory.cli.main import app
+from tests.tuning.conftest import make_toy, mlflow_client, runs_of
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def toy(workdir: Path) -> Path:
+    return make_toy(workdir)
+
+
+def storage(directory: Path) -> str:
+    return f"sqlite:///{directory / 'optuna.db'}"
+
+
+def test_optimize_diabetes_forest_leaves_a_study_run_with_its_best_and_plots(
+    workdir: Path,
+) -> None:
+    # As a user runs it (a subprocess), on the bundled example; smaller forests keep it quick.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivory",
+            "optimize",
+            "diabetes",
+            "forest",
+            "--n-trials",
+            "3",
+            "n_estimators=int(10, 30, step=10)",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"^diabetes\.forest\.study#0: 3 trials \(3 complete, 0 pruned, 0 failed\), "
+        r"best mse=\d+(\.\d+)? at trial \d$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert "best trials of diabetes.forest.study#0" in result.stdout
+    assert "3/3" in result.stderr  # The progress bar.
+
+    runs = runs_of(workdir, "diabetes")
+    study = runs["study#0"]
+    assert study.info.status == "FINISHED"
+    assert {"best.n_estimators", "best.max_depth", "best.max_features"} <= set(study.data.tags)
+    plots = {a.path for a in mlflow_client(workdir).list_artifacts(study.info.run_id, "plots")}
+    assert plots == {"plots/optimization_history.png", "plots/param_importances.png"}
+    stored = optuna.load_study(study_name="diabetes.forest.study#0", storage=storage(workdir))
+    assert {t.params["n_estimators"] for t in stored.trials} <= {10, 20, 30}
+
+
+def test_a_space_on_the_command_line_is_a_suggest_of_its_own(runner: CliRunner, toy: Path) -> None:
+    result = runner.invoke(app, ["optimize", "toy", "x=float(-1, 1)", "--n-trials", "2"])
+    assert result.exit_code == 0, result.output
+    assert "toy.x.study#0: 2 trials (2 complete, 0 pruned, 0 failed)" in result.output
+    stored = optuna.load_study(study_name="toy.x.study#0", storage=storage(toy))
+    assert all(set(t.params) == {"x"} and -1 <= t.params["x"] <= 1 for t in stored.trials)
+
+
+def test_fixed_updates_and_resume_by_number(runner: CliRunner, toy: Path) -> None:
+    first = runner.invoke(app, ["optimize", "toy", "xy", "--n-trials", "2", "epochs=2"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["optimize", "toy", "xy", "-n", "0", "--n-trials", "1"])
+    assert again.exit_code == 0, again.output
+    assert "toy.xy.study#0: 3 trials (3 complete" in again.output
+    runs = runs_of(toy, "toy")
+    assert sorted(runs) == ["run#0", "run#1", "run#2", "study#0"]
+    assert runs["run#0"].data.params["trainer.epochs"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["xy", "x=float(1, 0)"],
+            r"x=float\(1, 0\): high must not be below low \(0 < 1\)\n.*x=float\(1, 0\)\n.*\^",
+            id="low_above_high",
+        ),
+        pytest.param(["forest"], r"no suggest 'forest' \(suggests: xy\)", id="unknown_suggest"),
+        pytest.param(["xy", "fold"], r"fold: expected NAME=DIST or NAME=VALUE", id="stray_item"),
+        pytest.param(["xy", "epoch=2"], r"unknown name 'epoch'", id="unknown_fixed_update"),
+    ],
+)
+def test_bad_command_lines_exit_2_before_anything_is_stored(
+    runner: CliRunner, toy: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["optimize", "toy", *args, "--n-trials", "1"])
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.output, re.DOTALL), result.output
+    assert "Traceback" not in result.output
+    assert not (toy / "optuna.db").exists()
+
+
+def test_a_storage_url_that_cannot_be_used_exits_1(runner: CliRunner, toy: Path) -> None:
+    result = runner.invoke(
+        app, ["optimize", "toy", "xy", "--n-trials", "1", "--storage", "nosuchdb://x/y"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "error: cannot open the study storage nosuchdb://x/y" in result.output
