@@ -536,6 +536,8 @@ class MlflowTracker:
             for run in deleted:
                 get_artifact_repository(run.info.artifact_uri).delete_artifacts()  # type: ignore[no-untyped-call]
                 store._hard_delete_run(run.info.run_id)
+        # Their numbers are free again: forget the numbers this process meant to use next.
+        self._next = {key: n for key, n in self._next.items() if key[0] != experiment_id}
         logger.info("removed %d deleted runs of experiment %s", len(deleted), experiment_id)
         return len(deleted)
 
