@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ivory.config.params import Params
 from ivory.core.base import Base, Experiment
 from ivory.core.run import Run
-from ivory.errors import ConfigError, ConfigIssue, IvoryError
+from ivory.errors import ConfigError, ConfigIssue, IvoryError, TrackingError
 from ivory.registry import Registry
 from ivory.registry import registry as global_registry
 
@@ -219,6 +219,15 @@ class Client(Base):
         run = self._rebuild(run_id)
         states = self._tracker().load_states(run_id, mode, allow_pickle=allow_pickle)
         run.load_state_dict(states)
+        missing = [name for name in run.state_dict() if name not in states]
+        if missing:
+            logger.warning(
+                "%s: no saved %r state of %s; %s as built",
+                run.name,
+                mode,
+                ", ".join(missing),
+                "it is" if len(missing) == 1 else "they are",
+            )
         return run
 
     def load_instance(
@@ -230,7 +239,12 @@ class Client(Base):
             run_id, mode, names=[instance_name], allow_pickle=allow_pickle
         )
         member = run[instance_name]
-        if instance_name in states and callable(getattr(member, "load_state_dict", None)):
+        if callable(getattr(member, "load_state_dict", None)):
+            if instance_name not in states:
+                raise TrackingError(
+                    f"{run.name}: no saved {mode!r} state of member {instance_name!r} (a state "
+                    "that only pickle can save is saved only with allow_pickle: true)"
+                )
             member.load_state_dict(states[instance_name])
         return member
 

@@ -235,3 +235,20 @@ def test_a_client_without_tracker_cannot_load(workdir: Path) -> None:
     client = ivory.create_client(workdir, tracker=False)
     with pytest.raises(ivory.IvoryError, match="does not track runs"):
         client.load_run("0123")
+
+
+def test_a_state_not_saved_is_an_error_for_load_instance(
+    workdir: Path, client: ivory.Client
+) -> None:
+    (workdir / "configs" / "nopickle.yaml").write_text(
+        (workdir / "configs" / "diabetes.yaml")
+        .read_text()
+        .replace("allow_pickle: true", "allow_pickle: false")
+    )
+    run = client.create_run("nopickle", n_estimators=5)
+    run.start("train")
+    with pytest.raises(
+        ivory.TrackingError, match=r"run#0: no saved 'current' state of member 'estimator'"
+    ):
+        client.load_instance(run.id, "estimator", "current")
+    assert client.load_instance(run.id, "monitor", "current").best_epoch == 0
