@@ -5,11 +5,14 @@ The rule, applied the same way whether parameters are logged one by one or in ba
 - Keys are the path joined with dots (``estimator.max_depth``). A list of scalars is one value
   (``[64, 32]``); a list holding mappings is flattened by index (``layers.0.units``).
 - A character that MLflow refuses in a key (anything but letters, digits, ``_``, ``-``, ``.``,
-  space and ``/``) becomes ``_``. The mapping from changed keys to their paths is returned so
-  that it can be recorded with the run.
-- Two paths that give the same key are an error naming both, before anything is logged.
+  space and ``/``; letters include unicode ones) becomes ``_``: ``MAP@k`` is logged as
+  ``MAP_k``. The mapping from changed keys to their paths is returned so that it can be
+  recorded with the run (``param_keys.yaml``).
+- Two paths that give the same key (``model["dropout.p"]`` and ``model.dropout.p``, or
+  ``MAP@k`` next to ``MAP_k``) are an error naming both, before anything is logged.
 - Values are written as YAML scalars: ``true``, ``null``, ``0.001``, ``inf``, ``nan``; an enum
-  as its value, a path as its text, the empty string as ``""`` itself.
+  as its value, a path as its text; a string as itself, so the empty string is logged empty.
+  Tracked values are for reading and searching; ``params.yaml`` keeps the exact types.
 - A value longer than 6000 characters is cut to fit, ending with ``...[truncated]``, with a
   warning naming the path, its length and the limit; the untruncated value stays in the
   ``params.yaml`` artifact. A key longer than 250 characters is an error.
