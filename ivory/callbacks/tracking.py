@@ -3,8 +3,11 @@
 Each epoch's metrics are logged as soon as the epoch ends (with the monitor's ``best_score`` and
 ``best_epoch``, at step = epoch), so a run that fails or is interrupted keeps them. Member states
 are saved under ``current/`` and ``best/`` at most once per `interval` seconds during training
-and always when training ends, and under ``test/`` after testing. The same throttle paces the
-check for ``ivory kill``: a run whose tracked status became KILLED stops after its epoch.
+and always when training ends, and under ``test/`` after testing.
+
+After each epoch the member also checks whether the run was marked KILLED (``ivory kill``) and
+if so asks it to stop after that epoch. On a SQL store the check is one indexed query; on other
+stores (a tracking server) it is paced like the saves, at most once per `interval`.
 """
 
 from __future__ import annotations
@@ -89,23 +92,22 @@ class Tracking:
                 values["best_epoch"] = float(monitor.best_epoch)
             if values:
                 self.tracker.log_metrics(self.run_id, values, step=int(metrics.epoch))
-        if time.monotonic() - self._synced >= self.interval:
-            self.sync(run, check_status=True)
+        due = time.monotonic() - self._synced >= self.interval
+        if due:
+            self.sync(run)
+        if (due or self.tracker.status_is_cheap) and self.tracker.get_status(
+            self.run_id
+        ) == "KILLED":
+            run.request_stop("killed", status="KILLED")
 
-    def sync(self, run: Any, check_status: bool = False) -> None:
-        """Save the current states (and the best, if a new best is not saved yet).
-
-        With `check_status`, also ask the tracker whether the run was killed meanwhile
-        (``ivory kill``), and if so ask the run to stop after this epoch.
-        """
+    def sync(self, run: Any) -> None:
+        """Save the current states (and the best, if a new best is not saved yet)."""
         self.save(run, "current")
         if self._best_pending:
             best = getattr(run.get("monitor"), "best_state", None)
             if best:
                 self._save_states(run, best, "best")
             self._best_pending = False
-        if check_status and self.tracker.get_status(self.run_id) == "KILLED":
-            run.request_stop("killed", status="KILLED")
         self._synced = time.monotonic()
 
     def on_fit_end(self, run: Any) -> None:

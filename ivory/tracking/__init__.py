@@ -18,6 +18,10 @@ class Tracker(Protocol):
     allow_pickle: bool
     interval: float
 
+    @property
+    def status_is_cheap(self) -> bool:
+        """Whether reading a run's status is cheap enough to do every epoch."""
+
     def create_experiment(self, name: str, experiment_id: str | None = None) -> str:
         """Create or find the experiment called `name` (or check `experiment_id`); return its id."""
 

@@ -107,7 +107,6 @@ def test_kill_stops_a_training_in_progress(
     runner: CliRunner, client: ivory.Client, mlflow: MlflowClient
 ) -> None:
     run = client.create_run("digits", epochs=30, patience=30)
-    run.tracking.interval = 0.0
     model = run.model
     step = model.train_step
     killed: list[int] = []
