@@ -7,12 +7,22 @@ made per session and copied into each test's directory, which is quick and keeps
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ivory_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ivory's cache (descriptions of scikit-learn estimators) for this session, not the user's."""
+    directory = tmp_path_factory.mktemp("ivory-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IVORY_CACHE_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture(scope="session")

@@ -66,9 +66,12 @@ class TypedParams(Params, Generic[M]):
         return result
 
     def __getattr__(self, name: str) -> Any:
-        schema = self.__dict__.get("_schema")
-        typed_name = schema is not None and not name.startswith("_")
-        if typed_name and (name in schema.model_fields or hasattr(schema, name)):
+        schema: type[BaseModel] | None = self.__dict__.get("_schema")
+        if (
+            schema is not None
+            and not name.startswith("_")
+            and (name in schema.model_fields or hasattr(schema, name))
+        ):
             return getattr(self.typed, name)
         return super().__getattr__(name)
 

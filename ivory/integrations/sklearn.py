@@ -56,7 +56,7 @@ class Estimator:
         if not isinstance(model, str | type):
             return _schema(None, None)
         try:
-            return _schema(_model_class(model), None)
+            return _schema(model, None)
         except Exception as exc:
             return _schema(None, str(exc))
 
@@ -130,10 +130,11 @@ def _model_class(model: str | type) -> type:
 
 
 @functools.lru_cache(maxsize=256)
-def _schema(model: type | None, error: str | None) -> type[BaseModel]:
+def _schema(model: str | type | None, error: str | None) -> type[BaseModel]:
     from ivory.integrations.sklearn_schema import parameter_fields
 
-    fields: dict[str, Any] = parameter_fields(model) if model is not None else {}
+    # An import path is typed from the cached description when scikit-learn is not imported yet.
+    fields: dict[str, Any] = parameter_fields(model, _model_class) if model is not None else {}
     fields = {k: v for k, v in fields.items() if k not in ("model", "return_probability")}
     model_type: Any = str | type
     if error is not None:
