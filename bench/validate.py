@@ -7,7 +7,9 @@ each time, wall time, median of several runs):
 
 - ``python -c pass`` and ``python -c "import ivory"``: the interpreter and the import of ivory;
 - ``ivory validate configs/``: everything ivory checks (composition, names, signatures, the
-  constraints scikit-learn declares, references, search spaces);
+  constraints scikit-learn declares, references, search spaces), with a cold cache (scikit-learn
+  imported to describe its estimators, as on a fresh CI runner) and a warm one (described from
+  the cache, scikit-learn not imported);
 - the ``jsonschema`` library validating the same YAML trees against the generated
   ``experiment.schema.json`` (what an editor checks: types and names, no registry or signatures);
 - ``check-jsonschema`` over the same files and schema, installed on first use in its own virtual
@@ -22,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +97,10 @@ def make_project(directory: Path, count: int) -> None:
             )
         else:
             text = NETWORK.format(
-                i=i, fold=i % 5, hidden=", ".join(["32"] * (1 + i % 3)), lr=0.01 * (1 + i % 5),
+                i=i,
+                fold=i % 5,
+                hidden=", ".join(["32"] * (1 + i % 3)),
+                lr=0.01 * (1 + i % 5),
                 epochs=10 + i,
             )
         (configs / f"exp{i:03d}.yaml").write_text(MODELINE + textwrap.dedent(text).lstrip())
@@ -106,11 +113,15 @@ def ivory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def wall(command: list[str], directory: Path, repeat: int) -> tuple[float, int]:
+def wall(
+    command: list[str], directory: Path, repeat: int, before: Callable[[], None] | None = None
+) -> tuple[float, int]:
     """The median wall time of a command, in seconds, and its last exit code."""
     times = []
     code = 0
     for _ in range(repeat):
+        if before is not None:
+            before()
         start = time.perf_counter()
         result = subprocess.run(command, cwd=directory, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
@@ -182,7 +193,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        directory = Path(folder)
+        directory = Path(folder) / "project"
+        cache = Path(folder) / "cache"
+        os.environ["IVORY_CACHE_DIR"] = str(cache)
         make_project(directory, args.files)
         python = [sys.executable, "-c"]
         rows: list[tuple[str, float, int | None]] = []
@@ -190,34 +203,36 @@ def main() -> None:
         rows.append(("python -c pass", start, None))
         imported, _ = wall([*python, "import ivory"], directory, args.repeat)
         rows.append(("python -c 'import ivory'", imported, None))
-        validate, code = wall(
-            [sys.executable, "-m", "ivory", "validate", "configs"], directory, args.repeat
-        )
-        rows.append((f"ivory validate ({args.files} files)", validate, code))
+        command = [sys.executable, "-m", "ivory", "validate", "configs"]
+        cold, code = wall(command, directory, args.repeat, lambda: shutil.rmtree(cache, True))
+        rows.append((f"ivory validate, cold ({args.files} files)", cold, code))
+        validate, code = wall(command, directory, args.repeat)
+        rows.append((f"ivory validate, warm ({args.files} files)", validate, code))
         library, library_code = wall([*python, JSONSCHEMA_SCRIPT], directory, args.repeat)
         rows.append((f"jsonschema library ({args.files} files)", library, library_code))
-        command = check_jsonschema()
-        if command is not None:
+        checker = check_jsonschema()
+        if checker is not None:
             files = sorted(str(p.relative_to(directory)) for p in directory.glob("configs/*"))
             cjs, cjs_code = wall(
-                [str(command), "--schemafile", "schemas/experiment.schema.json", *files],
+                [str(checker), "--schemafile", "schemas/experiment.schema.json", *files],
                 directory,
                 args.repeat,
             )
             rows.append((f"check-jsonschema ({args.files} files)", cjs, cjs_code))
         warm = in_process(directory, args.repeat)
 
-    print(f"{'command':<34} {'median':>9} {'vs validate':>12}  exit")
+    print(f"{'command':<40} {'median':>9} {'vs warm':>8}  exit")
     for label, seconds, exit_code in rows:
         ratio = seconds / validate
         shown = "" if exit_code is None else str(exit_code)
-        print(f"{label:<34} {seconds:>8.3f}s {ratio:>11.2f}x  {shown}")
+        print(f"{label:<40} {seconds:>8.3f}s {ratio:>7.2f}x  {shown}")
     print(
         f"validate_files in-process, warm: {warm * 1000:.1f} ms for {args.files} files "
         f"({warm * 1000 / args.files:.2f} ms per file)"
     )
-    verdict = "meets" if validate < 2.0 else "misses"
-    print(f"ivory validate over {args.files} files: {validate:.2f}s ({verdict} the 2 s target)")
+    for label, seconds in (("cold", cold), ("warm", validate)):
+        verdict = "meets" if seconds < 2.0 else "misses"
+        print(f"ivory validate over {args.files} files, {label}: {seconds:.2f}s ({verdict} 2 s)")
 
 
 if __name__ == "__main__":
