@@ -402,7 +402,25 @@ def _coerce(section: dict[str, Any], path: Path, value: Any, registry: Registry)
         return value
     if not _holds_text(value):
         return _copy(value)
+    if isinstance(value, Text):
+        _refuse_sweep(value)
     return _parse(value, _annotation(section, path, registry))
+
+
+def _refuse_sweep(value: Text) -> None:
+    """One set of parameters takes one value; a sweep (``0,1,2``, ``0-4``) needs a task."""
+    from ivory.config.grammar import Sweep, parse_value
+    from ivory.errors import ConfigError
+
+    try:
+        parsed = parse_value(str(value))
+    except ConfigError:
+        return  # Not valid sweep text: the field's own parsing judges it.
+    if isinstance(parsed, Sweep):
+        raise _Unresolved(
+            f"this value sweeps {len(parsed)} values; one run takes one value: run a task "
+            "(ivory run, Task.product) or quote the value to keep it as text"
+        )
 
 
 def _holds_text(value: Any) -> bool:

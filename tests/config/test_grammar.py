@@ -248,3 +248,16 @@ def test_inclusive_ranges_include_both_ends(start: int, stop: int) -> None:
     assert sweep.values[0] == start
     assert sweep.values[-1] == stop
     assert len(sweep) == abs(stop - start) + 1
+
+
+def test_create_params_refuses_a_sweep_and_names_the_way_out() -> None:
+    import ivory
+
+    experiment = ivory.Experiment.from_text(
+        "estimator: {class: ivory.data.Data}\nfold: 0\nnote: x\n", name="grammar"
+    )
+    with pytest.raises(OverrideError, match="fold=0-4: this value sweeps 5 values") as info:
+        experiment.create_params({"fold": Text("0-4")})
+    assert "run a task (ivory run, Task.product)" in str(info.value)
+    _, update = experiment.create_params({"note": Text("'a,b'"), "fold": Text("1")})
+    assert update == {"note": "a,b", "fold": 1}
