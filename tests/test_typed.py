@@ -109,6 +109,16 @@ def test_the_run_section_is_validated_against_the_schema(project: Path, models: 
     assert bad.value.issues[0].source == ""
 
 
+def test_the_client_types_an_experiment(project: Path, models: ModuleType) -> None:
+    client = ivory.create_client(project, tracker=False)
+    plain = client.create_experiment("mlp")
+    typed = client.create_experiment("mlp", schema=models.MyParams)
+    assert typed is not plain
+    assert client.create_experiment("mlp", schema=models.MyParams) is typed
+    assert client.create_experiment("mlp") is typed
+    assert typed.create_run().params.model.dropout == 0.1
+
+
 def test_the_file_can_name_its_schema(project: Path, models: ModuleType) -> None:
     write(project, "configs/named.yaml", "experiment: {schema: typed_models_t.MyParams}\n" + CONFIG)
     client = ivory.create_client(project, tracker=False)
@@ -172,6 +182,11 @@ def sizes(path: str) -> list[int]:
 def untyped(path: str) -> int:
     run = ivory.Experiment.from_file(path).create_run()
     return len(run.params["run"]) + len(run.params.run.model)
+
+
+def from_client(name: str) -> float:
+    experiment = ivory.create_client(".", tracker=False).create_experiment(name, schema=MyParams)
+    return experiment.create_run().params.model.dropout
 """
 
 MYPY_CONFIG = """

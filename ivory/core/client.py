@@ -8,16 +8,18 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ivory.config.params import Params
-from ivory.core.base import Base, Experiment
+from ivory.core.base import Base, Experiment, M
 from ivory.core.run import Run
 from ivory.errors import ConfigError, ConfigIssue, IvoryError, TrackingError
 from ivory.registry import Registry
 from ivory.registry import registry as global_registry
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ivory.callbacks.results import Reduction, Results
     from ivory.core.study import Study
     from ivory.tracking import Tracker
@@ -49,7 +51,7 @@ class Client(Base):
         super().__init__(None, **instances)
         self.directory = Path(directory).resolve()
         self.registry = registry or global_registry
-        self._experiments: dict[str, Experiment] = {}
+        self._experiments: dict[str, Experiment[Any]] = {}
         self.tuner: dict[str, Any] = {}
         """The ``tuner:`` settings of ``client.yaml`` (storage, ...), defaults of every study."""
 
@@ -96,12 +98,27 @@ class Client(Base):
             )
         )
 
-    def create_experiment(self, name: str) -> Experiment:
-        """The experiment of parameter file `name` (loaded once, then cached)."""
-        if name in self._experiments:
-            return self._experiments[name]
+    @overload
+    def create_experiment(self, name: str, *, schema: None = None) -> Experiment: ...
+
+    @overload
+    def create_experiment(self, name: str, *, schema: type[M]) -> Experiment[M]: ...
+
+    def create_experiment(
+        self, name: str, *, schema: type[BaseModel] | None = None
+    ) -> Experiment[Any]:
+        """The experiment of parameter file `name` (loaded once, then cached).
+
+        With `schema` (a pydantic model of the run's members) it is typed by it: see
+        `Experiment.from_file`.
+        """
+        cached = self._experiments.get(name)
+        if cached is not None and (schema is None or cached._schema is schema):
+            return cached
         path = self.find(name)
-        experiment = Experiment.from_file(str(path), name=path.stem, registry=self.registry)
+        experiment: Experiment[Any] = Experiment.from_file(
+            str(path), name=path.stem, registry=self.registry, schema=schema
+        )
         if self.tracker is not None:
             experiment.set_tracker(self.tracker)
         self._experiments[name] = experiment
