@@ -1,1 +1,4 @@
-"""Members that take part in a run's events: results, metrics, monitor, tracking."""
+"""Members that take part in a run's events.
+
+Results, metrics, monitor, early stopping, pruning and tracking.
+"""

@@ -252,3 +252,21 @@ def test_a_state_not_saved_is_an_error_for_load_instance(
     ):
         client.load_instance(run.id, "estimator", "current")
     assert client.load_instance(run.id, "monitor", "current").best_epoch == 0
+
+
+def test_training_continued_from_a_loaded_run_equals_training_straight_through(
+    client: ivory.Client,
+) -> None:
+    straight = client.create_run("digits", epochs=4, patience=10)
+    straight.start("train")
+
+    first = client.create_run("digits", epochs=2, patience=10)
+    first.start("train")
+    resumed = client.load_run(first.id, "current")
+    resumed.start("train")  # two more epochs, on the same tracked run
+
+    assert resumed.trainer.epoch == straight.trainer.epoch == 3
+    for a, b in zip(resumed.model.weights, straight.model.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.metrics.history == straight.metrics.history
+    assert client.load_instance(first.id, "trainer", "current").epoch == 3
