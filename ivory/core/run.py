@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -233,8 +234,17 @@ def _run_class(name: str) -> type[Run]:
     return cls
 
 
-def create_run(creator: Creator, params: Params, update: dict[str, Any], name: str) -> Run:
-    """Build a run of kind `name` from validated parameters, tracked when the creator tracks."""
+def create_run(
+    creator: Creator,
+    params: Params,
+    update: dict[str, Any],
+    name: str,
+    tags: Mapping[str, str] | None = None,
+) -> Run:
+    """Build a run of kind `name` from validated parameters, tracked when the creator tracks.
+
+    `tags` are set on the tracked run when it is created (a study's trial number, say).
+    """
     from ivory.core.build import build_members
 
     cls = _run_class(name)
@@ -268,6 +278,7 @@ def create_run(creator: Creator, params: Params, update: dict[str, Any], name: s
             update=update,
             source_name=creator.source_name,
             parent_id=run.parent_id or None,
+            tags=tags,
         )
         run["tracking"] = Tracking(tracker, run.id, section=name, params=params[name])
     logger.info("created %s of %s", run.name or name, run.experiment_name)

@@ -491,19 +491,21 @@ class _TrialObjective:
     def __call__(self, trial: optuna.Trial) -> float:
         import optuna
 
+        from ivory.core.run import create_run
+
         study = self.study
         tracker = study.tracker
 
         # Sample the update and create the trial's run, linked both ways.
         update = self.suggest(trial)
-        run = study.create_run({**self.fixed, **update})
+        tags = {TRIAL_NUMBER: str(trial.number), STUDY_NAME: study.study_name}
+        retried = trial.user_attrs.get(RETRY_OF)
+        if retried is not None:
+            tags[RETRY_OF] = str(retried)
+        params, given = study.create_params({**self.fixed, **update})
+        run = create_run(study, params, given, "run", tags=tags)
         if run.id and tracker is not None:
             trial.set_user_attr(RUN_ID, run.id)
-            tags = {TRIAL_NUMBER: str(trial.number), STUDY_NAME: study.study_name}
-            retried = trial.user_attrs.get(RETRY_OF)
-            if retried is not None:
-                tags[RETRY_OF] = str(retried)
-            tracker.set_tags(run.id, tags)
         if study.tuner.pruner is not None:
             _add_pruning(run, trial, study.metric)
 

@@ -52,6 +52,7 @@ class Tracker(Protocol):
         update: Mapping[str, Any],
         source_name: str,
         parent_id: str | None,
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """Create a run named ``<kind>#N`` with its parameters logged; return (name, id)."""
 

@@ -277,8 +277,11 @@ class MlflowTracker:
         update: Mapping[str, Any],
         source_name: str,
         parent_id: str | None,
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """Create ``<kind>#N`` with its flattened parameters, tags and ``params.yaml``.
+
+        `tags` are set with the run's own tags, in the call that creates it.
 
         Returns:
             ``(name, run id)``.
@@ -290,7 +293,7 @@ class MlflowTracker:
         """
         # Flatten first: a parameter that cannot be tracked stops before a run exists.
         flat, renamed = flatten(dict(params[section]), prefix=section)
-        tags = {
+        run_tags = {
             "ivory.kind": kind,
             "ivory.update": dump_yaml(dict(update)).strip() if update else "{}",
             "mlflow.source.name": source_name,
@@ -298,14 +301,15 @@ class MlflowTracker:
         }
         commit = _git_commit(str(Path(source_name).parent)) if source_name else None
         if commit:
-            tags["mlflow.source.git.commit"] = commit
+            run_tags["mlflow.source.git.commit"] = commit
         if parent_id:
-            tags["mlflow.parentRunId"] = parent_id
+            run_tags["mlflow.parentRunId"] = parent_id
+        run_tags.update(tags or {})
 
         key = (experiment_id, kind)
         name = f"{kind}#{self._next.get(key) or self.next_number(experiment_id, kind)}"
         with _translated(f"create run {name}"):
-            run = self.client.create_run(experiment_id, tags=tags, run_name=name)
+            run = self.client.create_run(experiment_id, tags=run_tags, run_name=name)
         run_id = str(run.info.run_id)
         name = self._settle_name(experiment_id, kind, name, run_id)
         self._next[key] = int(name.rsplit("#", 1)[1]) + 1
