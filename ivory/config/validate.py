@@ -3,9 +3,11 @@
 Every file is loaded, composed and put in full form, then checked the way creating a run would
 check it (constructor names, arguments against each constructor's schema, references and their
 cycles, interpolations), and against the experiment's typed schema when it declares one. The
-``task`` and ``study`` sections are checked too: sweep values and search spaces. Nothing is built,
+``study`` section's search spaces are checked against the run's parameters, and so are overrides
+given to check (``ivory validate --set fold=0-4``: every value of a sweep). Nothing is built,
 nothing is tracked, and the modules of MLflow, Optuna and torch are never imported: a constructor
-that lives in one of them is checked by name only (`DEFERRED_MODULES`).
+that lives in one of them is checked by name and against its package's files only
+(`DEFERRED_MODULES`, `static_refusal`).
 
 Every problem of every file is reported, each with the file, line and column of its node and
 the dotted path that an override would use.
