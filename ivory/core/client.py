@@ -234,6 +234,8 @@ class Client(Base):
             TrackingError: No such run or saved states, or a pickled state not allowed.
         """
         run = self._rebuild(run_id)
+        if not run.state_dict():
+            return run  # a task or a study: no member keeps a state
         states = self._tracker().load_states(run_id, mode, allow_pickle=allow_pickle)
         run.load_state_dict(states)
         missing = [name for name in run.state_dict() if name not in states]

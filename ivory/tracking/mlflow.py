@@ -395,6 +395,7 @@ class MlflowTracker:
         _check_status(status)
         with _translated(f"end run {run_id}"):
             self.client.set_terminated(run_id, status)
+        _forget_artifact_repository(run_id)
 
     def set_running(self, run_id: str) -> None:
         """Mark an ended run RUNNING again (it is being continued)."""
@@ -495,8 +496,9 @@ class MlflowTracker:
         folders = self.state_folders(run_id)
         if folder not in folders:
             saved = ", ".join(folders) or "none"
+            name = self.get_run(run_id).info.run_name or run_id
             raise TrackingError(
-                f"run {run_id} has no saved {folder!r} states (saved: {saved}); a run saves "
+                f"{name} has no saved {folder!r} states (saved: {saved}); a run saves "
                 "'current' and 'best' when it trains and 'test' when it tests"
             )
         allowed = self.allow_pickle if allow_pickle is None else allow_pickle
@@ -581,6 +583,20 @@ class MlflowTracker:
 def _number(run: Any) -> int:
     parsed = parse_run_name(run.info.run_name or "")
     return parsed[1] if parsed else -1
+
+
+def _forget_artifact_repository(run_id: str) -> None:
+    """Drop MLflow's cached artifact repository of an ended run.
+
+    MLflow keeps one per run in a module cache of up to 1024 (each with a thread pool and a
+    queue), so a task's memory grew with every run; reading the run's artifacts later simply
+    makes a new one.
+    """
+    from mlflow.tracking._tracking_service import utils
+
+    cache = getattr(utils, "_artifact_repos_cache", None)
+    if isinstance(cache, dict):
+        cache.pop(run_id, None)
 
 
 def _check_status(status: str) -> None:

@@ -71,7 +71,7 @@ def test_load_run_of_a_missing_mode_names_what_was_saved(
     run = client.create_run("digits", epochs=1)
     run.start("train")
     with pytest.raises(
-        ivory.TrackingError, match=r"no saved 'test' states \(saved: current, best\)"
+        ivory.TrackingError, match=r"run#0 has no saved 'test' states \(saved: current, best\)"
     ):
         client.load_run(run.id, "test")
 
@@ -270,3 +270,12 @@ def test_training_continued_from_a_loaded_run_equals_training_straight_through(
         np.testing.assert_array_equal(a, b)
     assert resumed.metrics.history == straight.metrics.history
     assert client.load_instance(first.id, "trainer", "current").epoch == 3
+
+
+def test_load_run_of_a_task_needs_no_states(client: ivory.Client) -> None:
+    task = client.create_experiment("digits").create_task()
+    for run in task.product(fold=[0, 1], epochs=1):
+        run.start("train")
+    loaded = client.load_run(task.id)
+    assert type(loaded) is ivory.Task
+    assert (loaded.name, loaded.id) == (task.name, task.id)
