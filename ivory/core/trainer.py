@@ -119,7 +119,13 @@ class Trainer:
         run.on_test_end()
 
     def _loop(self, run: Any, mode: str, step: Any) -> None:
-        dataset = run.datasets[mode]
+        datasets = run.get("datasets")
+        if datasets is None:
+            raise BuildError(
+                f"trainer: the run has no 'datasets' member to take {mode} batches from "
+                f"(members: {', '.join(run.keys())})"
+            )
+        dataset = datasets[mode]
         size = len(dataset)
         order = self._rng.permutation(size) if mode == "train" and self.shuffle else np.arange(size)
         indices: list[npt.NDArray[Any]] = []

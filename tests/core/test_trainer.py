@@ -120,3 +120,9 @@ def test_digits_mlp_learns_and_early_stops() -> None:
     assert run.early_stopping.stopped_epoch == run.trainer.epoch
     assert run.metrics.history["accuracy"][run.monitor.best_epoch] > 0.9
     assert run.metrics.test_values["accuracy"] > 0.9
+
+
+def test_the_trainer_needs_datasets() -> None:
+    text = TINY.replace("datasets:", "data_sets:")
+    with pytest.raises(ivory.BuildError, match="trainer: the run has no 'datasets' member"):
+        create(text).start("train")
