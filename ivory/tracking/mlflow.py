@@ -103,8 +103,6 @@ class MlflowTracker:
         if self.tracking_uri.startswith("sqlite:///"):
             _write_ahead(self.tracking_uri[len("sqlite:///") :])
         self.client = MlflowClient(tracking_uri=self.tracking_uri)
-        # Reading a few small artifacts back needs no progress bars on the terminal.
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         self._params_cache: dict[str, dict[str, Any]] = {}
         self._next: dict[tuple[str, str], int] = {}  # The number this process expects to use next.
 
