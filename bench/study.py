@@ -11,7 +11,9 @@ neither pays MLflow's schema creation). Each side runs in its own fresh process.
   callbacks=[MLflowCallback(tracking_uri=sqlite, metric_name="loss")])``.
 
 The time of a trial is the interval between the ends of consecutive trials (so the one-off
-opening of stores is not counted); the script prints the median per side and the ratio.
+opening of stores is not counted); the script prints the median per side and the ratio. ivory
+keeps its SQLite files in write-ahead-log mode; ``--peer-wal`` gives the Optuna side's files the
+same mode, to separate what that brings from the rest.
 
 Run: ``.venv/bin/python bench/study.py [--trials 50] [--rounds 3]`` (needs ``optuna-integration``;
 ``pip install -e .[bench]``).
@@ -90,11 +92,23 @@ def run_ivory(directory: Path, trials: int) -> list[float]:
     return [b - a for a, b in itertools.pairwise(ends)]
 
 
-def run_optuna(directory: Path, trials: int) -> list[float]:
+def write_ahead(path: Path) -> None:
+    """Switch a SQLite file to write-ahead-log mode, as ivory does with its own stores."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def run_optuna(directory: Path, trials: int, wal: bool = False) -> list[float]:
     import optuna
     from optuna_integration.mlflow import MLflowCallback
 
     uri = make_store(directory)
+    if wal:
+        write_ahead(directory / "mlflow.db")
+        write_ahead(directory / "optuna.db")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def objective(trial: optuna.Trial) -> float:
@@ -117,10 +131,11 @@ def run_optuna(directory: Path, trials: int) -> list[float]:
     return [b - a for a, b in itertools.pairwise(ends)]
 
 
-def side(name: str, trials: int) -> list[float]:
+def side(name: str, trials: int, wal: bool) -> list[float]:
     """Run one side in a fresh process; return its trial times."""
     result = subprocess.run(
-        [sys.executable, __file__, "--side", name, "--trials", str(trials)],
+        [sys.executable, __file__, "--side", name, "--trials", str(trials)]
+        + (["--peer-wal"] if wal else []),
         capture_output=True,
         text=True,
         check=False,
@@ -135,32 +150,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--side", choices=("ivory", "optuna"))
+    parser.add_argument(
+        "--peer-wal",
+        action="store_true",
+        help="Give the Optuna side's SQLite files a write-ahead log too, as ivory's stores have.",
+    )
+    parser.add_argument("--side", choices=("ivory", "optuna"), help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.side:
         with tempfile.TemporaryDirectory() as folder:
-            run = run_ivory if options.side == "ivory" else run_optuna
-            print(json.dumps(run(Path(folder), options.trials)))
+            if options.side == "ivory":
+                times = run_ivory(Path(folder), options.trials)
+            else:
+                times = run_optuna(Path(folder), options.trials, options.peer_wal)
+            print(json.dumps(times))
         return
 
     # Alternate the sides, each round in fresh processes; pool the trial times per side.
     pooled: dict[str, list[float]] = {"ivory": [], "optuna": []}
     for round_number in range(options.rounds):
         for name in ("optuna", "ivory") if round_number % 2 == 0 else ("ivory", "optuna"):
-            times = side(name, options.trials)
+            times = side(name, options.trials, options.peer_wal)
             pooled[name] += times
             median = statistics.median(times) * 1e3
             print(f"round {round_number + 1} {name:>6}: median {median:7.1f} ms per trial")
-    ivory_median = statistics.median(pooled["ivory"])
-    optuna_median = statistics.median(pooled["optuna"])
-    print(
-        f"ivory (study, nested runs)        median {ivory_median * 1e3:7.1f} ms per tracked trial"
-    )
-    print(
-        f"optuna + MLflowCallback           median {optuna_median * 1e3:7.1f} ms per tracked trial"
-    )
-    print(f"ratio (optuna + callback / ivory) {optuna_median / ivory_median:.2f}x")
+    ivory_median = statistics.median(pooled["ivory"]) * 1e3
+    optuna_median = statistics.median(pooled["optuna"]) * 1e3
+    peer = "optuna + MLflowCallback" + (" (WAL stores)" if options.peer_wal else "")
+    print(f"{'ivory (study, nested runs)':<36} median {ivory_median:7.1f} ms per tracked trial")
+    print(f"{peer:<36} median {optuna_median:7.1f} ms per tracked trial")
+    print(f"ratio (optuna + callback / ivory)    {optuna_median / ivory_median:.2f}x")
 
 
 if __name__ == "__main__":
