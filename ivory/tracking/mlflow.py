@@ -209,7 +209,8 @@ class MlflowTracker:
             if (parsed := parse_run_name(run.info.run_name or ""))
             and (kind is None or parsed[0] == kind)
         ]
-        return sorted(named, key=lambda run: run.info.start_time or 0, reverse=True)
+        # Newest first; runs started in the same millisecond by their number.
+        return sorted(named, key=lambda run: (run.info.start_time or 0, _number(run)), reverse=True)
 
     def next_number(self, experiment_id: str, kind: str) -> int:
         """The next free N of ``<kind>#N`` in the experiment (deleted runs count)."""
