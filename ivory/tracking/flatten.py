@@ -30,7 +30,7 @@ from ivory.config.dump import to_serializable
 from ivory.config.paths import Path, format_path
 from ivory.errors import ConfigError, ConfigIssue, IvoryWarning
 
-__all__ = ["MAX_KEY_LENGTH", "MAX_VALUE_LENGTH", "flatten", "format_value"]
+__all__ = ["MAX_KEY_LENGTH", "MAX_VALUE_LENGTH", "flatten", "format_value", "tracker_key"]
 
 MAX_KEY_LENGTH = 250
 MAX_VALUE_LENGTH = 6000
@@ -57,7 +57,7 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
     issues: list[ConfigIssue] = []
     for path, value in _leaves(to_serializable(tree), ()):
         raw = ".".join(str(segment) for segment in path)
-        key = _BAD_KEY_CHARACTER.sub("_", raw)
+        key = tracker_key(raw)
         shown = format_path((prefix, *path) if prefix else path)
         if key in origin:
             other = format_path((prefix, *origin[key]) if prefix else origin[key])
@@ -93,6 +93,16 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
     if issues:
         raise ConfigError(issues)
     return flat, renamed
+
+
+def tracker_key(text: str) -> str:
+    """The key MLflow accepts for a dotted path: each character it refuses becomes ``_``.
+
+    Example:
+        >>> tracker_key("metrics_cfg.MAP@k"), tracker_key("学习率")
+        ('metrics_cfg.MAP_k', '学习率')
+    """
+    return _BAD_KEY_CHARACTER.sub("_", text)
 
 
 def _why(raw: str, other: Path) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ivory.errors import IvoryError
-from ivory.tracking.flatten import format_value
+from ivory.tracking.flatten import format_value, tracker_key
 
 __all__ = ["match_runs", "matches", "resolve_key"]
 
@@ -47,6 +47,8 @@ def resolve_key(name: str, keys: set[str]) -> str:
     Raises:
         IvoryError: No key or several keys match.
     """
+    # A name as written in the file finds the key it was logged under (``MAP@k``: ``MAP_k``).
+    name = tracker_key(name)
     if name in keys:
         return name
     found = sorted(key for key in keys if key.endswith(f".{name}"))

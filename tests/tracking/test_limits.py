@@ -99,6 +99,9 @@ def test_b27_refused_characters_empty_and_unicode_values(
     keys = Path(mlflow.download_artifacts(run.id, "param_keys.yaml")).read_text(encoding="utf-8")
     assert load_text(keys).tree == {"metrics_cfg.MAP_k": "metrics_cfg.MAP@k"}
     assert run.params.run["学习率"] == 0.01
+    # Searching by the name as written finds the renamed key.
+    assert client.search_run_ids("b27", **{"MAP@k": 10}) == [run.id]
+    assert client.search_run_ids("b27", 学习率=0.01) == [run.id]
 
 
 def test_b27_unicode_key_in_an_error_shows_correctly() -> None:
