@@ -23,10 +23,10 @@ def kill(
         Path, typer.Option("--directory", "-C", help="The working directory.")
     ] = Path("."),
 ) -> None:
-    """Mark run NAME's newest run (or run#N) KILLED.
+    """Mark the newest run of experiment NAME (or run#N) KILLED.
 
-    A training in progress checks its status as its epochs end and stops (at most about a
-    second after the mark, see the tracker's interval).
+    A training in progress reads its status after each epoch and stops there (on a tracking
+    server, within the tracker's interval, one second by default).
     """
     import ivory
     from ivory.errors import IvoryError
