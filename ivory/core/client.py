@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ivory.callbacks.results import Reduction, Results
     from ivory.core.study import Study
+    from ivory.core.task import Task
     from ivory.tracking import Tracker
 
 __all__ = ["Client", "create_client"]
@@ -127,6 +128,10 @@ class Client(Base):
     def create_run(self, name: str, args: dict[str, Any] | None = None, **kwargs: Any) -> Run:
         """A new run of experiment `name`, with overrides."""
         return self.create_experiment(name).create_run(args, **kwargs)
+
+    def create_task(self, name: str) -> Task:
+        """A new task of experiment `name`: ``task.product(...)`` or ``task.chain(...)``."""
+        return self.create_experiment(name).create_task()
 
     def create_study(
         self, name: str, args: Any = None, run_number: int | None = None, **suggests: Any

@@ -366,7 +366,7 @@ def test_load_results_averages_predictions_per_sample_across_folds(workdir: Path
     import numpy as np
 
     client = ivory.create_client(workdir)
-    task = client.create_experiment("diabetes").create_task()
+    task = client.create_task("diabetes")
     records = list(task.execute(task.product(fold=range(5), n_estimators=5, max_depth=3)))
     ids = [record.id for record in records]
     assert [record.status for record in records] == ["FINISHED"] * 5
