@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import re
 import subprocess
 import tempfile
@@ -40,6 +41,9 @@ PARAMS_ARTIFACT = "params.yaml"
 KEYS_ARTIFACT = "param_keys.yaml"
 ERROR_ARTIFACT = "error.txt"
 STATE_FOLDERS = ("current", "best", "test")
+SETTLE_WAITS = 3
+SETTLE_WAIT = 0.05
+"""How many times, and how long (s, up to twice that), a run waits for others to leave its name."""
 _RUN_NAME = re.compile(r"^(?P<kind>[a-z]+)#(?P<number>\d+)$")
 DEFAULT_EXPERIMENT_ID = "0"
 
@@ -236,14 +240,24 @@ class MlflowTracker:
     def _settle_name(self, experiment_id: str, kind: str, name: str, run_id: str) -> str:
         """Keep run names unique when several processes create runs at once.
 
-        Of the runs that took the same name, the first created keeps it; the others move on to
-        the next free number. One exact-name search per new run, instead of listing every run.
+        A run keeps its name only when a search finds no other run with that name. Of two runs
+        that end up with the same name, the one that became visible later would have found the
+        other, so no two keep it, whatever the clocks say. When several hold a name, the one
+        created first waits a moment for the others to move on to the next free number; if one
+        stays (it found itself alone before this run was visible), this run moves on as well.
+        One exact-name search per new run, instead of listing every run.
         """
+        waits = 0
         for _ in range(100):
             same = self._search(experiment_id, f"attributes.run_name = '{name}'", ViewType.ALL)
-            first = min(same, key=lambda r: (r.info.start_time or 0, r.info.run_id), default=None)
-            if first is None or first.info.run_id == run_id:
+            if all(run.info.run_id == run_id for run in same):
                 return name
+            first = min(same, key=lambda r: (r.info.start_time or 0, r.info.run_id))
+            if first.info.run_id == run_id and waits < SETTLE_WAITS:
+                waits += 1
+                time.sleep(SETTLE_WAIT * (1 + random.random()))
+                continue
+            waits = 0
             name = f"{kind}#{self.next_number(experiment_id, kind)}"
             with _translated(f"rename run {run_id}"):
                 self.client.update_run(run_id, name=name)
