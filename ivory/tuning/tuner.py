@@ -154,8 +154,6 @@ class Tuner:
         Raises:
             TuningError: The URL is not a database Optuna can use, or it cannot be reached.
         """
-        from optuna.storages import RDBStorage
-
         url = self.storage
         engine: dict[str, Any] = {}
         if url.startswith("sqlite:"):
@@ -164,7 +162,7 @@ class Tuner:
         else:
             engine = {"pool_pre_ping": True}
         with _translated(f"open the study storage {mask_url(url)}"), _quiet_experimental():
-            storage = RDBStorage(
+            storage = _open(
                 url,
                 engine_kwargs=engine,
                 heartbeat_interval=self.heartbeat_interval,
@@ -241,6 +239,30 @@ class Tuner:
 
         with _translated(f"delete study {name!r}"):
             optuna.delete_study(study_name=name, storage=storage)
+
+
+def _open(url: str, **options: Any) -> RDBStorage:
+    """The RDB storage at `url`, whose tables several workers may be creating at the same time.
+
+    Workers that start together on a new database all create its tables; the database lets one
+    win and refuses the others, which then find the tables made and open them.
+    """
+    import random
+
+    import sqlalchemy.exc
+    from optuna.storages import RDBStorage
+
+    for attempt in range(5):
+        try:
+            return RDBStorage(url, **options)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == 4:
+                raise
+            logger.debug(
+                "the tables of %s are being made by another worker; retrying", mask_url(url)
+            )
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _write_ahead(storage: RDBStorage) -> None:

@@ -76,8 +76,13 @@ def test_three_workers_share_one_postgres_study(toy: Path, postgres: str) -> Non
     assert all("toy.xy.study#0" in out for out in outputs)
 
     # Every trial counted once, none lost: 12 complete trials numbered 0 to 11.
-    study = optuna.load_study(study_name="toy.xy.study#0", storage=postgres)
-    trials = study.get_trials()
+    storage = optuna.storages.RDBStorage(postgres)
+    try:
+        study = optuna.load_study(study_name="toy.xy.study#0", storage=storage)
+        trials = study.get_trials()
+        attrs = study.user_attrs
+    finally:
+        storage.engine.dispose()  # Its connections must not outlive the database.
     assert sorted(t.number for t in trials) == list(range(12))
     assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
 
@@ -86,7 +91,7 @@ def test_three_workers_share_one_postgres_study(toy: Path, postgres: str) -> Non
     studies = [name for name in runs if name.startswith("study#")]
     assert studies == ["study#0"]
     study_id = runs["study#0"].info.run_id
-    assert study.user_attrs["run_id"] == study_id
+    assert attrs["run_id"] == study_id
     nested = {run.info.run_id: run for name, run in runs.items() if name.startswith("run#")}
     assert len(nested) == 12
     assert sorted(t.user_attrs["run_id"] for t in trials) == sorted(nested)
