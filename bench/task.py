@@ -3,13 +3,16 @@
 The experiment is small on purpose (ridge regression on scikit-learn's diabetes data, 442
 samples) so that what is measured is ivory's own cost per run: creating and validating the
 parameters, building the members, tracking, and the task's bookkeeping. The plain loop fits the
-same model on the same folds and makes the same kinds of MLflow calls through `MlflowClient`
-(number the run, create it with its tags, log its parameters, save ``params.yaml``, log the
-metrics, end it); the calls each side makes per run are counted and printed.
+same model on the same folds and makes the same MLflow calls through `MlflowClient` (create the
+run with its tags and check its name is unique, log its parameters, save ``params.yaml``, log
+the metrics, save the states, end it); the calls each side makes per run are counted and printed.
 
-Memory: the process's traced Python memory (tracemalloc, without any `gc.collect`) after 20 and
-after 200 runs of a second task, and the resident set size of the timed task at the same points.
-The task must stay flat: within 10% between 20 and 200 runs.
+Memory: the peak resident set size (ru_maxrss) of the timed task after 20 and after 200 runs
+must stay within 10%. To see what a run leaves behind, a second task (and a second plain loop)
+is traced with tracemalloc: the peak within runs 1-20 and within runs 21-200, and what remains
+at run 20 and run 200 after a garbage collection made only for the reading, with and without
+MLflow's module cache of one artifact repository per run (up to 1024). A control task keeps
+every run alive on purpose, to show what a leak of the members would look like.
 
 Run: ``.venv/bin/python bench/task.py [--runs 200]``.
 """
@@ -31,6 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+CONTROL_RUNS = 40
+"""Runs of the leaking control task after its first mark."""
+
 CONFIG = """\
 library: sklearn
 datasets:
@@ -45,11 +51,14 @@ monitor: {metric: mse, mode: min}
 """
 
 
-def rss_mb() -> float:
-    """The resident set size now, in MB (Linux)."""
+def rss_mb() -> tuple[float, float]:
+    """The resident set size now and the process's peak so far, in MB (Linux)."""
+    import resource
+
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20, peak
 
 
 @contextmanager
@@ -96,14 +105,22 @@ def sweep(runs: int) -> dict[str, list[Any]]:
 
 
 def run_ivory_task(
-    experiment: Any, runs: int, marks: tuple[int, ...] = (), probe: Callable[[], Any] = rss_mb
+    experiment: Any,
+    runs: int,
+    marks: tuple[int, ...] = (),
+    probe: Callable[[], Any] = rss_mb,
+    kept: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the task; per-run durations (probes excluded) and a probe at each mark."""
+    """Run the task; per-run durations (probes excluded) and a probe at each mark.
+
+    With `kept`, every run is appended to it: a leak on purpose, the control of the measurement.
+    """
     task = experiment.create_task()
     durations: list[float] = []
     measured: dict[int, Any] = {}
     start = time.perf_counter()
-    for record in task.execute(task.product(**sweep(runs))):
+    keep = kept.append if kept is not None else None
+    for record in task.execute(task.product(**sweep(runs)), on_start=keep):
         durations.append(time.perf_counter() - start)
         assert record.status == "FINISHED", record
         if len(durations) in marks:
@@ -144,14 +161,18 @@ def run_plain_loop(
     durations: list[float] = []
     measured: dict[int, Any] = {}
     start = time.perf_counter()
+    number = len(client.search_runs([experiment_id], "attributes.run_name LIKE 'run#%'"))
     for alpha in sweep(runs)["alpha"]:
         for fold in range(5):
-            # Number the run, create it with its tags, log its parameters and params.yaml.
-            found = client.search_runs([experiment_id], "attributes.run_name LIKE 'run#%'")
+            # Create the run with its tags and check its name is unique (one exact-name search,
+            # as ivory's tracker does), log its parameters and params.yaml.
             params = {"alpha": alpha, "fold": fold, "model": "sklearn.linear_model.Ridge"}
             tags = {"mlflow.parentRunId": parent, "ivory.kind": "run", "ivory.update": "fold"}
-            run = client.create_run(experiment_id, run_name=f"run#{len(found)}", tags=tags)
+            run = client.create_run(experiment_id, run_name=f"run#{number}", tags=tags)
             run_id = run.info.run_id
+            same = client.search_runs([experiment_id], f"attributes.run_name = 'run#{number}'")
+            assert [r.info.run_id for r in same] == [run_id]
+            number += 1
             client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
             client.log_text(run_id, yaml.safe_dump({"run": params}), "params.yaml")
 
@@ -212,6 +233,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = args.runs
     marks = (20, runs)
+    first = marks[0]
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
 
@@ -240,11 +262,16 @@ def main() -> None:
         with counting(plain_calls):
             plain = run_plain_loop(root / "plain", runs, marks)
 
-        # Trace the memory of a second task, and of the plain loop.
+        # Trace the memory of a second task, and of the plain loop; then of a task whose runs
+        # are all kept alive on purpose, to show what a leak of the members would look like.
         ivory_memory = traced(lambda probe: run_ivory_task(experiment, runs, marks, probe))
         plain_memory = traced(lambda probe: run_plain_loop(root / "traced", runs, marks, probe))
+        kept: list[Any] = []
+        control = (first, first + CONTROL_RUNS)
+        leaky = traced(lambda probe: run_ivory_task(experiment, control[1], control, probe, kept))
+        kept.clear()
 
-    report(runs, marks, timed, plain, ivory_calls, plain_calls, ivory_memory, plain_memory)
+    report(runs, marks, timed, plain, ivory_calls, plain_calls, ivory_memory, plain_memory, leaky)
 
 
 def report(
@@ -256,6 +283,7 @@ def report(
     plain_calls: collections.Counter[str],
     ivory_memory: dict[int, tuple[float, ...]],
     plain_memory: dict[int, tuple[float, ...]],
+    leaky: dict[int, tuple[float, ...]],
 ) -> None:
     first, last = marks
     print(f"{runs} runs per task; ridge regression on diabetes (442 samples), SQLite store")
@@ -298,20 +326,30 @@ def report(
     for label, memory, index in rows:
         a, b = memory[first][index], memory[last][index]
         print(f"{label:36}{a:10.2f}{b:10.2f}{(b - a) / a * 100:8.1f}%")
-    for label, side in (("ivory: resident set size", timed), ("plain: resident set size", plain)):
-        a, b = side["measured"][first], side["measured"][last]
+    for label, side, index in (
+        ("ivory: resident set size", timed, 0),
+        ("ivory: peak resident set size", timed, 1),
+        ("plain: resident set size", plain, 0),
+    ):
+        a, b = side["measured"][first][index], side["measured"][last][index]
         print(f"{label:36}{a:10.1f}{b:10.1f}{(b - a) / a * 100:8.1f}%")
     print()
-    print(f"retained growth per run over runs {first + 1}-{last} (KB; MLflow cache out):")
-    for label, memory in (("ivory Task", ivory_memory), ("plain loop", plain_memory)):
-        growth = (memory[last][2] - memory[first][2]) * 1024 / (last - first)
-        print(f"  {label:26}{growth:8.2f}")
-    peak_first, peak_last = ivory_memory[first][0], ivory_memory[last][0]
+    print("retained growth per run (KB; MLflow cache out):")
+    (c_first, c_last) = sorted(leaky)
+    rows_growth = (
+        (f"ivory Task, runs {first + 1}-{last}", ivory_memory, first, last),
+        (f"plain loop, runs {first + 1}-{last}", plain_memory, first, last),
+        (f"control: runs kept, {c_first + 1}-{c_last}", leaky, c_first, c_last),
+    )
+    for label, memory, a, b in rows_growth:
+        growth = (memory[b][2] - memory[a][2]) * 1024 / (b - a)
+        print(f"  {label:34}{growth:8.2f}")
+    peak_first, peak_last = timed["measured"][first][1], timed["measured"][last][1]
     flat = peak_last <= peak_first * 1.10
     print()
     print(
-        f"ivory's peak over runs {first + 1}-{last} within 10% of runs 1-{first}: "
-        f"{'yes' if flat else 'NO'}"
+        f"ivory's peak RSS after {last} runs within 10% of after {first}: "
+        f"{'yes' if flat else 'NO'} ({(peak_last - peak_first) / peak_first * 100:+.1f}%)"
     )
     sys.exit(0 if flat else 1)
 
