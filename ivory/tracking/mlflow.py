@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,7 @@ from mlflow.tracking import MlflowClient
 
 from ivory.config.dump import dump_yaml, to_serializable
 from ivory.errors import ConfigError, IvoryWarning, TrackingError
+from ivory.sqlite import sqlite_path, sync_at_checkpoints, write_ahead
 from ivory.tracking.flatten import flatten
 from ivory.tracking.state import read_state, state_files, write_state
 
@@ -104,11 +106,16 @@ class MlflowTracker:
         self.artifact_location = artifact_location
         self.allow_pickle = allow_pickle
         self.interval = interval
-        if self.tracking_uri.startswith("sqlite:///"):
-            _write_ahead(self.tracking_uri[len("sqlite:///") :])
+        database = sqlite_path(self.tracking_uri)
+        if database is not None:
+            write_ahead(database)
         self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        engine = getattr(self.client._tracking_client.store, "engine", None)
+        if database is not None and engine is not None:
+            sync_at_checkpoints(engine)
         self._params_cache: dict[str, dict[str, Any]] = {}
         self._next: dict[tuple[str, str], int] = {}  # The number this process expects to use next.
+        self._artifact_uris: dict[str, str] = {}  # Of the runs this tracker writes to.
 
     def __repr__(self) -> str:
         return f"MlflowTracker(tracking_uri={self.tracking_uri!r})"
@@ -249,11 +256,10 @@ class MlflowTracker:
         """
         waits = 0
         for _ in range(100):
-            same = self._search(experiment_id, f"attributes.run_name = '{name}'", ViewType.ALL)
-            if all(run.info.run_id == run_id for run in same):
+            same = self._holders(experiment_id, name)
+            if all(holder == run_id for _, holder in same):
                 return name
-            first = min(same, key=lambda r: (r.info.start_time or 0, r.info.run_id))
-            if first.info.run_id == run_id and waits < SETTLE_WAITS:
+            if min(same)[1] == run_id and waits < SETTLE_WAITS:
                 waits += 1
                 time.sleep(SETTLE_WAIT * (1 + random.random()))
                 continue
@@ -262,6 +268,17 @@ class MlflowTracker:
             with _translated(f"rename run {run_id}"):
                 self.client.update_run(run_id, name=name)
         raise TrackingError(f"cannot give run {run_id} a free name in experiment {experiment_id}")
+
+    def _holders(self, experiment_id: str, name: str) -> list[tuple[int, str]]:
+        """``(start time, run id)`` of every run called `name`, deleted ones included."""
+        if self._names_query is not None:
+            try:
+                holders: list[tuple[int, str]] = self._names_query(experiment_id, name)
+                return holders
+            except Exception as exc:
+                raise TrackingError(f"cannot look up the runs called {name}: {exc}") from exc
+        same = self._search(experiment_id, f"attributes.run_name = '{name}'", ViewType.ALL)
+        return [(run.info.start_time or 0, str(run.info.run_id)) for run in same]
 
     def _search(self, experiment_id: str, filter_string: str, view: int) -> list[Any]:
         runs: list[Any] = []
@@ -324,6 +341,7 @@ class MlflowTracker:
         with _translated(f"create run {name}"):
             run = self.client.create_run(experiment_id, tags=run_tags, run_name=name)
         run_id = str(run.info.run_id)
+        self._artifact_uris[run_id] = str(run.info.artifact_uri)
         name = self._settle_name(experiment_id, kind, name, run_id)
         self._next[key] = int(name.rsplit("#", 1)[1]) + 1
         try:
@@ -389,13 +407,27 @@ class MlflowTracker:
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Save `text` as an artifact of the run."""
-        with _translated(f"save {artifact_file}"):
-            self.client.log_text(run_id, text, artifact_file)
+        root = self._local_root(run_id)
+        if root is None:
+            with _translated(f"save {artifact_file}"):
+                self.client.log_text(run_id, text, artifact_file)
+            return
+        with _written(artifact_file):
+            path = root / artifact_file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
 
     def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
         """Save the file at `path` as an artifact of the run (in folder `artifact_path`)."""
-        with _translated(f"save {Path(path).name}"):
-            self.client.log_artifact(run_id, path, artifact_path)
+        root = self._local_root(run_id)
+        if root is None:
+            with _translated(f"save {Path(path).name}"):
+                self.client.log_artifact(run_id, path, artifact_path)
+            return
+        with _written(Path(path).name):
+            folder = root / artifact_path if artifact_path else root
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, folder)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set tags of a run."""
@@ -409,6 +441,7 @@ class MlflowTracker:
         with _translated(f"end run {run_id}"):
             self.client.set_terminated(run_id, status)
         _forget_artifact_repository(run_id)
+        self._artifact_uris.pop(run_id, None)
 
     def set_running(self, run_id: str) -> None:
         """Mark an ended run RUNNING again (it is being continued)."""
@@ -430,6 +463,28 @@ class MlflowTracker:
             with sessions() as session:
                 status = session.query(SqlRun.status).filter(SqlRun.run_uuid == run_id).scalar()
             return None if status is None else str(status)
+
+        return query
+
+    @functools.cached_property
+    def _names_query(self) -> Any:
+        """A function listing the runs of one name on a SQL store, or None on other stores."""
+        store = self.client._tracking_client.store
+        try:
+            from mlflow.store.tracking.dbmodels.models import SqlRun
+
+            sessions = store.ManagedSessionMaker
+        except (ImportError, AttributeError):
+            return None
+
+        def query(experiment_id: str, name: str) -> list[tuple[int, str]]:
+            with sessions() as session:
+                rows = (
+                    session.query(SqlRun.start_time, SqlRun.run_uuid)
+                    .filter(SqlRun.experiment_id == int(experiment_id), SqlRun.name == name)
+                    .all()
+                )
+            return [(start or 0, str(run_id)) for start, run_id in rows]
 
         return query
 
@@ -477,8 +532,13 @@ class MlflowTracker:
                 reason = write_state(Path(tmp), name, state, allow_pickle=pickle_ok)
                 if reason:
                     skipped[name] = reason
-            with _translated(f"save the {folder} states of run {run_id}"):
-                self.client.log_artifacts(run_id, tmp, folder)
+            root = self._local_root(run_id)
+            if root is None:
+                with _translated(f"save the {folder} states of run {run_id}"):
+                    self.client.log_artifacts(run_id, tmp, folder)
+            else:
+                with _written(f"the {folder} states of run {run_id}"):
+                    shutil.copytree(tmp, root / folder, dirs_exist_ok=True)
         return skipped
 
     def state_folders(self, run_id: str) -> list[str]:
@@ -522,15 +582,23 @@ class MlflowTracker:
                 if names is None or name in names
             }
 
+    def _local_root(self, run_id: str) -> Path | None:
+        """The folder of the run's artifacts when they are files here; None for a remote store.
+
+        Artifacts of a local store are written and read in place, as MLflow's own local
+        repository does, without asking the store for the run's artifact location each time.
+        """
+        uri = self._artifact_uris.get(run_id)
+        if uri is None:
+            uri = str(self.get_run(run_id).info.artifact_uri)
+        return _local_folder(uri)
+
     @contextmanager
     def _artifact(self, run_id: str, path: str) -> Iterator[Path]:
         """A local path of an artifact: in place for a local store, else a downloaded copy."""
-        from urllib.parse import unquote, urlparse
-
-        uri = self.get_run(run_id).info.artifact_uri
-        parsed = urlparse(uri)
-        if parsed.scheme in ("", "file"):
-            yield Path(unquote(parsed.path)) / path
+        root = self._local_root(run_id)
+        if root is not None:
+            yield root / path
             return
         with (
             tempfile.TemporaryDirectory(prefix="ivory-") as tmp,
@@ -612,6 +680,29 @@ def _forget_artifact_repository(run_id: str) -> None:
         cache.pop(run_id, None)
 
 
+def _local_folder(uri: str) -> Path | None:
+    """The folder of a ``file:`` (or plain path) artifact URI; None for any other scheme.
+
+    Example:
+        >>> _local_folder("file:///work/mlruns/1/abc/artifacts"), _local_folder("s3://b/1")
+        (PosixPath('/work/mlruns/1/abc/artifacts'), None)
+    """
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
+
+
+@contextmanager
+def _written(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise TrackingError(f"cannot save {what}: {exc}") from exc
+
+
 def _check_status(status: str) -> None:
     try:
         RunStatus.from_string(status)
@@ -619,26 +710,6 @@ def _check_status(status: str) -> None:
         raise TrackingError(
             f"unknown run status {status!r}; expected FINISHED, FAILED or KILLED"
         ) from exc
-
-
-def _write_ahead(path: str) -> None:
-    """Put a SQLite store in write-ahead-log mode; the mode stays with the file.
-
-    Every run writes a dozen small transactions; with a write-ahead log each commit costs one
-    sync instead of several, and readers (``ivory runs``, the UI, other workers) no longer block
-    the writer. Nothing else changes: commits stay atomic and durable.
-    """
-    import sqlite3
-    from contextlib import closing
-
-    if not path or path.startswith(":memory:") or path.startswith("file:"):
-        return
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=30)) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-    except (OSError, sqlite3.Error) as exc:
-        logger.debug("cannot use a write-ahead log for %s: %s", path, exc)
 
 
 @functools.lru_cache(maxsize=64)

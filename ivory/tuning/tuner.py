@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ivory.errors import TuningError
+from ivory.sqlite import sqlite_path, sync_at_checkpoints, write_ahead
 
 if TYPE_CHECKING:
     import optuna
@@ -169,8 +170,10 @@ class Tuner:
                 grace_period=self.grace_period,
                 heartbeat_stale_trial_callback=_StaleTrials(self.max_retry, on_stale),
             )
-        if url.startswith("sqlite:"):
-            _write_ahead(storage)
+        path = sqlite_path(url)
+        if path is not None:
+            write_ahead(path)
+            sync_at_checkpoints(storage.engine)
         return storage
 
     # Studies.
@@ -263,28 +266,6 @@ def _open(url: str, **options: Any) -> RDBStorage:
             )
             time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _write_ahead(storage: RDBStorage) -> None:
-    """Give a SQLite storage a write-ahead log, synced at checkpoints.
-
-    A trial writes to the storage a dozen times (parameters, heartbeats, state, value); with a
-    write-ahead log those commits no longer wait for the disk each, and workers reading the study
-    do not block the one writing. A commit stays atomic; only the last commits before a power
-    loss (not a crash of the process) may be lost.
-    """
-    from sqlalchemy import event
-
-    def configure(connection: Any, record: Any) -> None:
-        cursor = connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        finally:
-            cursor.close()
-
-    event.listen(storage.engine, "connect", configure)
-    storage.engine.dispose()  # Connections made while the tables were created lack it.
 
 
 class _StaleTrials:

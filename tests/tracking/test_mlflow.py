@@ -64,6 +64,27 @@ def test_a_run_is_tracked_with_params_artifact_metrics_and_status(
     assert load_text(saved).tree == run.params.to_dict()
 
 
+def test_artifacts_written_in_place_are_the_ones_mlflow_lists(
+    client: ivory.Client, mlflow: MlflowClient
+) -> None:
+    run = client.create_run("diabetes")
+    run.start("both")
+    listed = {info.path for info in mlflow.list_artifacts(run.id)}
+    assert listed == {"params.yaml", "current", "best", "test"}
+    states = {info.path for info in mlflow.list_artifacts(run.id, "test")}
+    assert "test/monitor.json" in states
+
+
+def test_the_sqlite_store_has_a_write_ahead_log_synced_at_checkpoints(
+    client: ivory.Client,
+) -> None:
+    engine = client.tracker.client._tracking_client.store.engine
+    with engine.connect() as connection:
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 1)  # 1 is NORMAL
+
+
 def test_runs_are_numbered_per_experiment(client: ivory.Client) -> None:
     names = [client.create_run("diabetes").name for _ in range(3)]
     assert names == ["run#0", "run#1", "run#2"]

@@ -63,6 +63,15 @@ def test_trials_are_nested_runs_linked_both_ways(toy: Path) -> None:
     assert study.best_value == best.value
 
 
+def test_a_sqlite_storage_has_a_write_ahead_log_synced_at_checkpoints(toy: Path) -> None:
+    study = ivory.create_client(toy).create_study("toy")
+    engine = study.tuner.create_storage().engine
+    with engine.connect() as connection:
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 1)  # 1 is NORMAL
+
+
 def test_the_direction_follows_the_monitor_mode(toy: Path) -> None:
     text = (toy / "configs/toy.yaml").read_text().replace("mode: min", "mode: max")
     write(toy, "configs/toy.yaml", text)
