@@ -347,10 +347,10 @@ def _unknown_key(
         message += f"; did you mean {format_path((*path, close[0]))}?"
     elif names:
         where = format_path(path) or "the top"
-        message += (
-            f"; {where} has {', '.join(names[:12])}{', …' if len(names) > 12 else ''} "
-            f"(write +{full}=... to add a new key)"
-        )
+        message += f"; {where} has {', '.join(names[:12])}{', …' if len(names) > 12 else ''}"
+        if constructor_key(node) is None:
+            # Only a plain mapping takes new keys; a constructor's node takes its arguments.
+            message += f" (write +{full}=... to add a new key)"
     return message
 
 

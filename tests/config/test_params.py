@@ -221,6 +221,21 @@ def test_b03_misspelled_keys_are_listed_together(load: Load) -> None:
     assert experiment.params.to_dict() == before
 
 
+def test_b03_an_unknown_key_with_no_close_name_lists_the_keys_without_advice_to_add_it(
+    load: Load,
+) -> None:
+    experiment = load("trainer: {class: trainer, optimizer: {lr: 1}}\n")
+    with pytest.raises(OverrideError) as info:
+        experiment.create_params({"trainer.zzz": 1})
+    assert [(issue.path, issue.message) for issue in info.value.issues] == [
+        (
+            "trainer.zzz",
+            "unknown key trainer.zzz; trainer has class, optimizer, scheduler, callbacks, "
+            "max_epochs, output_dir",
+        ),
+    ]
+
+
 def test_b03_misspelled_constructor_arguments(load: Load) -> None:
     experiment = load("trainer: {class: trainer, optimizer: {lr: 1}}\n")
     with pytest.raises(OverrideError) as info:
