@@ -392,10 +392,19 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
 
     Returns:
         The client.
+
+    Raises:
+        ConfigError: The directory does not exist.
     """
     from ivory.config.loader import load_file
 
-    root = Path(directory).resolve()
+    given = Path(directory)
+    if not given.is_dir():
+        problem = "is not a directory" if given.exists() else "does not exist"
+        raise ConfigError(
+            ConfigIssue("", f"the project directory {given} {problem}", "", str(given))
+        )
+    root = given.resolve()
     settings: dict[str, Any] = {}
     for filename in CLIENT_FILES:
         if (root / filename).is_file():

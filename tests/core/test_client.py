@@ -279,3 +279,26 @@ def test_load_run_of_a_task_needs_no_states(client: ivory.Client) -> None:
     loaded = client.load_run(task.id)
     assert type(loaded) is ivory.Task
     assert (loaded.name, loaded.id) == (task.name, task.id)
+
+
+# The project directory and client.yaml are checked before anything is made.
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        pytest.param("missing", "does not exist", id="missing"),
+        pytest.param("file", "is not a directory", id="file"),
+    ],
+)
+def test_a_project_directory_that_is_not_one_is_a_config_error(
+    tmp_path: Path, kind: str, message: str
+) -> None:
+    directory = tmp_path / "project"
+    if kind == "file":
+        directory.write_text("")
+    with pytest.raises(ivory.ConfigError, match=rf"^the project directory {directory} {message}$"):
+        ivory.create_client(directory)
+    with pytest.raises(ivory.ConfigError, match=message) as caught:
+        ivory.create_client(str(directory), tracker=False)
+    assert caught.value.value == str(directory)
