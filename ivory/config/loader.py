@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path as FilePath
@@ -18,7 +19,16 @@ from typing import IO, Any
 from ivory.config.paths import Path, format_path
 from ivory.errors import ConfigError, ConfigIssue
 
-__all__ = ["Document", "SourceMap", "compose_file", "load_file", "load_text", "merge_trees"]
+__all__ = [
+    "Document",
+    "SourceMap",
+    "compose_file",
+    "load_file",
+    "load_text",
+    "merge_trees",
+    "stream_name",
+    "yaml_kind",
+]
 
 MISSING = "???"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -89,8 +99,8 @@ def _yaml() -> Any:
 def load_text(text: str | IO[str], name: str = "<string>") -> Document:
     """Load one YAML document into a plain tree, reporting every structural problem at once.
 
-    An empty or comment-only document is an empty mapping; a root that is not a mapping is an
-    error naming the file.
+    A document without content (empty, comments only, ``---`` alone, or ``null``) is an empty
+    mapping; a root that is not a mapping is an error naming the file.
 
     Args:
         text: The YAML text, or a stream to read it from.
@@ -122,11 +132,13 @@ def load_text(text: str | IO[str], name: str = "<string>") -> Document:
     tree = builder.build(root, ())
     if builder.issues:
         raise ConfigError(builder.issues)
+
+    # A document without content (``---`` alone, ``null``, ``~``) is as empty as an empty file.
+    if tree is None:
+        return Document({}, SourceMap(default=name), name)
     if not isinstance(tree, dict):
-        kind = "list" if isinstance(tree, list) else type(tree).__name__
-        raise ConfigError(
-            ConfigIssue("", f"the root of a parameter file must be a mapping (got {kind})", name)
-        )
+        message = f"the root of a parameter file must be a mapping (got {yaml_kind(tree)})"
+        raise ConfigError(ConfigIssue("", message, name, tree))
     return Document(tree, sources, name)
 
 
@@ -145,10 +157,29 @@ def load_file(path: str | FilePath) -> Document:
 _BAD_KEY: Any = object()
 
 
-def _kind(value: Any) -> str:
-    return {bool: "a boolean", float: "a float", list: "a list", dict: "a mapping"}.get(
-        type(value), type(value).__name__
+def yaml_kind(value: Any) -> str:
+    """What a loaded YAML value is, as messages say it: ``a list``, ``a string``, ``null``.
+
+    Example:
+        >>> yaml_kind([1, 2]), yaml_kind("hello"), yaml_kind(None), yaml_kind(True)
+        ('a list', 'a string', 'null', 'a boolean')
+    """
+    import datetime
+
+    kinds: tuple[tuple[type, str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (bytes, "binary data"),
+        (datetime.datetime, "a timestamp"),
+        (datetime.date, "a date"),
+        (list, "a list"),
+        (dict, "a mapping"),
     )
+    if value is None:
+        return "null"
+    return next((name for kind, name in kinds if isinstance(value, kind)), "an unsupported value")
 
 
 class _TreeBuilder:
@@ -207,7 +238,7 @@ class _TreeBuilder:
                 key = _BAD_KEY
         if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)):
             return key
-        shown = "null" if key is None else _kind(key) if key is not _BAD_KEY else node.tag
+        shown = yaml_kind(key) if key is not _BAD_KEY else node.tag
         self.issues.append(
             ConfigIssue(
                 format_path(path),
@@ -327,11 +358,15 @@ def _clear_replaced(base: dict[Any, Any], child: dict[Any, Any]) -> dict[Any, An
     return cleared
 
 
-def compose_file(path: str | FilePath) -> Document:
+def compose_file(path: str | os.PathLike[str] | IO[str], name: str | None = None) -> Document:
     """Load a parameter file with its `extends` chain and `include` templates applied.
 
     Args:
-        path: The file to load.
+        path: The file to load, or a text stream to read it from (``open(...)``,
+            `io.StringIO`); the sibling files that `extends` and `include` name are then looked
+            for next to `name`.
+        name: The file name of a stream, used in positions and messages; by default the
+            stream's ``name``, else ``<stream>``.
 
     Returns:
         The composed document, without the ``extends`` and ``include`` keys.
@@ -340,15 +375,27 @@ def compose_file(path: str | FilePath) -> Document:
         ConfigError: A file cannot be read or parsed, a base or include file is missing, or
             `extends` forms a cycle.
     """
-    return _compose(FilePath(path), ())
+    if isinstance(path, str | os.PathLike):
+        return _compose(FilePath(path), ())
+    shown = name or stream_name(path) or "<stream>"
+    return _compose(FilePath(shown), (), load_text(path, shown))
 
 
-def _compose(file: FilePath, chain: tuple[FilePath, ...]) -> Document:
+def stream_name(stream: IO[str]) -> str | None:
+    """The file name of a stream opened on a file, None for one that has none (`io.StringIO`)."""
+    name = getattr(stream, "name", None)
+    return name if isinstance(name, str) and not name.startswith("<") else None
+
+
+def _compose(
+    file: FilePath, chain: tuple[FilePath, ...], document: Document | None = None
+) -> Document:
     resolved = file.resolve()
     if resolved in chain:
         cycle = " -> ".join(p.stem for p in (*chain[chain.index(resolved) :], resolved))
         raise ConfigError(ConfigIssue("extends", f"extends forms a cycle: {cycle}", str(file)))
-    document = load_file(file)
+    if document is None:
+        document = load_file(file)
     tree, sources = document.tree, document.sources
     extends = tree.pop("extends", None)
     include = tree.pop("include", None)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, cast, overload
+from os import PathLike
+from typing import IO, TYPE_CHECKING, Any, Generic, cast, overload
 
 from typing_extensions import TypeVar
 
@@ -286,7 +287,7 @@ class Experiment(Creator[P]):
     @classmethod
     def from_file(
         cls,
-        path: str,
+        path: str | PathLike[str] | IO[str],
         name: str | None = None,
         registry: Registry | None = None,
         *,
@@ -297,7 +298,7 @@ class Experiment(Creator[P]):
     @classmethod
     def from_file(
         cls,
-        path: str,
+        path: str | PathLike[str] | IO[str],
         name: str | None = None,
         registry: Registry | None = None,
         *,
@@ -307,7 +308,7 @@ class Experiment(Creator[P]):
     @classmethod
     def from_file(
         cls,
-        path: str,
+        path: str | PathLike[str] | IO[str],
         name: str | None = None,
         registry: Registry | None = None,
         *,
@@ -316,8 +317,10 @@ class Experiment(Creator[P]):
         """Load an experiment from a parameter file (with `extends` and `include`).
 
         Args:
-            path: The parameter file.
-            name: The experiment name (the file stem by default).
+            path: The parameter file, or a text stream of it (a file object, `io.StringIO`):
+                the same file gives the same experiment either way.
+            name: The experiment name (the file stem by default; a stream without a file name
+                needs one).
             registry: Resolves constructor names (the global registry by default).
             schema: A pydantic model of the run's members: the experiment is then typed by it
                 (``Experiment[MyParams]``). By default, the model the file names in
@@ -326,14 +329,18 @@ class Experiment(Creator[P]):
         from pathlib import Path
 
         from ivory.config.form import normalize
-        from ivory.config.loader import compose_file
+        from ivory.config.loader import compose_file, stream_name
+        from ivory.errors import IvoryError
 
-        document = compose_file(path)
+        file = path if isinstance(path, str | PathLike) else stream_name(path)
+        if file is None and name is None:
+            raise IvoryError("Experiment.from_file: a stream without a file name needs name=...")
+        shown = str(file) if file is not None else f"{name}.yaml"
+        document = compose_file(path, shown)
         used = registry or global_registry
-        tree, sources = normalize(document, name or Path(path).stem, used)
-        experiment = cls(
-            Params(tree), name=tree["experiment"]["name"], source_name=str(Path(path).resolve())
-        )
+        tree, sources = normalize(document, name or Path(shown).stem, used)
+        source_name = str(Path(file).resolve()) if file is not None else ""
+        experiment = cls(Params(tree), name=tree["experiment"]["name"], source_name=source_name)
         experiment._sources = sources
         experiment._registry = used
         experiment._use_schema(schema)

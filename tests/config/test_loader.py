@@ -143,16 +143,27 @@ def test_aliases_become_independent_copies() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", [pytest.param("", id="empty"), pytest.param("# c\n#d\n", id="comments")]
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("# c\n#d\n", id="comments"),
+        pytest.param("---\n", id="document-start"),
+        pytest.param("# c\n---\n# d\n", id="document-start-and-comments"),
+        pytest.param("---\n...\n", id="document-end"),
+        pytest.param("null\n", id="null"),
+        pytest.param("~\n", id="tilde"),
+        pytest.param("--- null # nothing\n", id="document-null"),
+    ],
 )
-def test_b17_empty_and_comment_only_files_are_empty_mappings(text: str, tmp_path: Path) -> None:
+def test_b17_documents_without_content_are_empty_mappings(text: str, tmp_path: Path) -> None:
     assert load_text(text).tree == {}
     assert load_text(io.StringIO(text)).tree == {}
     assert load_file(write(tmp_path, "x.yaml", text)).tree == {}
-    experiment = ivory.Experiment.from_file(str(tmp_path / "x.yaml"))
-    params, update = experiment.create_params()
-    assert params.to_dict() == {"run": {}, "experiment": {"name": "x"}}
-    assert update == {}
+    for source in (str(tmp_path / "x.yaml"), io.StringIO(text)):
+        experiment = ivory.Experiment.from_file(source, name="x")
+        params, update = experiment.create_params()
+        assert params.to_dict() == {"run": {}, "experiment": {"name": "x"}}
+        assert update == {}
 
 
 def test_b17_empty_file_with_a_required_field_lists_it(load: Load) -> None:
@@ -164,7 +175,13 @@ def test_b17_empty_file_with_a_required_field_lists_it(load: Load) -> None:
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [pytest.param("[1, 2]\n", "list", id="list"), pytest.param("hello\n", "str", id="scalar")],
+    [
+        pytest.param("[1, 2]\n", "a list", id="list"),
+        pytest.param("hello\n", "a string", id="scalar"),
+        pytest.param("--- 3\n", "an integer", id="integer"),
+        pytest.param("true\n", "a boolean", id="boolean"),
+        pytest.param("2024-01-31\n", "a date", id="date"),
+    ],
 )
 def test_b17_a_root_that_is_not_a_mapping(text: str, kind: str, tmp_path: Path) -> None:
     message = rf"^x\.yaml: the root of a parameter file must be a mapping \(got {kind}\)$"
@@ -175,6 +192,29 @@ def test_b17_a_root_that_is_not_a_mapping(text: str, kind: str, tmp_path: Path) 
     path = write(tmp_path, "x.yaml", text)
     with pytest.raises(ConfigError, match=rf"x\.yaml: the root .* \(got {kind}\)$"):
         load_file(path)
+    with pytest.raises(ConfigError, match=rf"x\.yaml: the root .* \(got {kind}\)$"):
+        ivory.Experiment.from_file(io.StringIO(text), name="x")
+
+
+def test_b17_from_file_reads_a_text_stream_as_it_reads_the_path(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", "datasets: {class: ivory.data.Data}\nfold: 0\n")
+    path = write(tmp_path, "child.yaml", "extends: base\nfold: 2\n")
+    by_path = ivory.Experiment.from_file(str(path))
+    with path.open(encoding="utf-8") as stream:
+        by_stream = ivory.Experiment.from_file(stream)
+    assert by_stream.params.to_dict() == by_path.params.to_dict()
+    assert (by_stream.name, by_stream.source_name) == ("child", str(path.resolve()))
+    assert by_stream.sources.find(("run", "fold")) == f"{path}:2:7"
+
+    text = "datasets: {class: ivory.data.Data}\nfold: 1\n"
+    from_text = ivory.Experiment.from_file(io.StringIO(text), name="mine")
+    assert from_text.params.to_dict() == ivory.Experiment.from_text(text, "mine").params.to_dict()
+    assert from_text.sources.find(("run", "fold")) == "mine.yaml:2:7"
+
+
+def test_b17_a_stream_without_a_file_name_needs_a_name() -> None:
+    with pytest.raises(ivory.IvoryError, match=r"a stream without a file name needs name="):
+        ivory.Experiment.from_file(io.StringIO("fold: 1\n"))
 
 
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
