@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
+import pydantic
+
+from ivory.config.loader import SourceMap, yaml_kind
 from ivory.config.params import Params
 from ivory.core.base import Base, Experiment, M
 from ivory.core.run import Run
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from ivory.core.task import Task
     from ivory.tracking import Tracker
 
-__all__ = ["Client", "create_client"]
+__all__ = ["Client", "ClientSettings", "TrackerSettings", "create_client", "read_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class Client(Base):
         self._experiments: dict[str, Experiment[Any]] = {}
         self.tuner: dict[str, Any] = {}
         """The ``tuner:`` settings of ``client.yaml`` (storage, ...), defaults of every study."""
+        self._tuner_sources: tuple[SourceMap, tuple[str, ...]] = (SourceMap(), ("tuner",))
 
     @property
     def tracker(self) -> Any:
@@ -143,7 +147,32 @@ class Client(Base):
         from ivory.core.study import create_study
 
         experiment = self.create_experiment(name)
+        self._check_tuner_members()
         return create_study(experiment, args, run_number, tuner=self.tuner, **suggests)
+
+    def _check_tuner_members(self) -> None:
+        """Check the sampler and pruner nodes of the ``tuner:`` settings, naming client.yaml.
+
+        Raises:
+            ConfigError: A node names an unknown constructor or gives it wrong arguments.
+        """
+        from ivory.config.check import builds_objects, check_members
+        from ivory.config.form import constructor_key
+        from ivory.config.paths import format_path
+        from ivory.config.schema import no_value
+
+        nested = {key: value for key, value in self.tuner.items() if builds_objects(value)}
+        if not nested or constructor_key(self.tuner) is not None:
+            return
+        _, found = check_members(nested, self.registry)
+        sources, prefix = self._tuner_sources
+        issues = []
+        for issue in found:
+            path = (*prefix, *issue.path)
+            shown = () if issue.value is no_value() else (issue.value,)
+            issues.append(ConfigIssue(format_path(path), issue.message, sources.find(path), *shown))
+        if issues:
+            raise ConfigError(issues)
 
     # Finding runs.
 
@@ -384,7 +413,8 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
 
     The directory goes on `sys.path` and its own modules on the registry's allowlist, so that a
     parameter file can name the experiment's own code. An optional ``client.yaml`` there sets
-    ``tracker`` (``tracking_uri``, ``artifact_location``) and ``allowed_modules``.
+    ``tracker`` (see `TrackerSettings`), ``tuner`` (the defaults of every study's tuner) and
+    ``allowed_modules``; it is validated before anything is made.
 
     Args:
         directory: The working directory.
@@ -394,10 +424,9 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
         The client.
 
     Raises:
-        ConfigError: The directory does not exist.
+        ConfigError: The directory does not exist, or ``client.yaml`` is invalid (every problem,
+            with its line).
     """
-    from ivory.config.loader import load_file
-
     given = Path(directory)
     if not given.is_dir():
         problem = "is not a directory" if given.exists() else "does not exist"
@@ -405,32 +434,202 @@ def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:
             ConfigIssue("", f"the project directory {given} {problem}", "", str(given))
         )
     root = given.resolve()
-    settings: dict[str, Any] = {}
-    for filename in CLIENT_FILES:
-        if (root / filename).is_file():
-            settings = load_file(root / filename).tree
-            settings = settings.get("client", settings) or {}
-            break
-    unknown = set(settings) - {"tracker", "tuner", "allowed_modules"}
-    if unknown:
-        raise IvoryError(
-            f"client.yaml: unknown keys {', '.join(sorted(unknown))} "
-            "(expected tracker, tuner, allowed_modules)"
-        )
+    settings, sources, prefix = read_settings(root)
 
     # Let the experiment's own modules import and be named in parameter files.
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    global_registry.allow(*_local_modules(root), *(settings.get("allowed_modules") or []))
+    global_registry.allow(*_local_modules(root), *(settings.allowed_modules or []))
 
     made = None
     if tracker:
         from ivory.tracking import create_tracker
 
-        made = create_tracker(str(root), **(settings.get("tracker") or {}))
+        options = settings.tracker.model_dump(exclude_unset=True) if settings.tracker else {}
+        made = create_tracker(str(root), **options)
     client = Client(root, made)
-    client.tuner = dict(settings.get("tuner") or {})
+    client.tuner = dict(settings.tuner or {})
+    client._tuner_sources = sources, (*prefix, "tuner")
     return client
+
+
+class TrackerSettings(pydantic.BaseModel):
+    """The ``tracker:`` section of ``client.yaml``: where and how runs are tracked in MLflow."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    tracking_uri: str | None = None
+    """The MLflow store; by default ``MLFLOW_TRACKING_URI``, else ``mlflow.db`` in the directory."""
+
+    artifact_location: str | None = None
+    """Where new experiments keep their artifacts; by default ``mlruns`` for a local store."""
+
+    allow_pickle: bool = False
+    """Whether states that only pickle can save are saved, and pickled states loaded back."""
+
+    interval: float = pydantic.Field(1.0, gt=0, allow_inf_nan=False)
+    """At most how often, in seconds, a training saves ``current/`` and checks ``ivory kill``."""
+
+
+class ClientSettings(pydantic.BaseModel):
+    """The settings of ``client.yaml`` (at its root, or under a ``client:`` key)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    tracker: TrackerSettings | None = None
+    """How runs are tracked."""
+
+    tuner: dict[str, Any] | None = None
+    """The defaults of every study's tuner (storage, sampler, pruner, ...)."""
+
+    allowed_modules: list[str] | None = None
+    """More modules whose names parameter files may import."""
+
+
+def read_settings(root: Path) -> tuple[ClientSettings, SourceMap, tuple[str, ...]]:
+    """Read and validate the ``client.yaml`` (or ``client.yml``) of `root`, if there is one.
+
+    Returns:
+        The settings, where each was written, and their path in the file (``("client",)`` when
+        they are under a ``client:`` key).
+
+    Raises:
+        ConfigError: A setting is unknown or has the wrong type, with its file, line and path;
+            every problem at once.
+    """
+    from ivory.config.loader import load_file
+
+    file = next((root / name for name in CLIENT_FILES if (root / name).is_file()), None)
+    if file is None:
+        return ClientSettings(), SourceMap(), ()
+    document = load_file(file)
+    tree: Any = document.tree
+    prefix: tuple[str, ...] = ()
+    if "client" in tree:
+        tree, prefix = tree["client"], ("client",)
+        others = [key for key in document.tree if key != "client"]
+        if others:
+            key = others[0]
+            raise ConfigError.single(
+                str(key),
+                "unknown key; with a client: section every setting goes under it",
+                document.sources.find((key,)),
+                document.tree[key],
+            )
+    data = {} if tree is None else tree
+
+    # Validate every setting, the tuner's against ivory's Tuner; report all problems at once.
+    settings: ClientSettings | None = None
+    issues: list[ConfigIssue] = []
+    try:
+        settings = ClientSettings.model_validate(data)
+    except pydantic.ValidationError as exc:
+        issues += _settings_issues(exc, data, document.sources, prefix)
+    tuner = data.get("tuner") if isinstance(data, dict) else None
+    if isinstance(tuner, dict) and tuner:
+        issues += _check_tuner(tuner, document.sources, (*prefix, "tuner"))
+    if issues or settings is None:
+        raise ConfigError(sorted(issues, key=lambda issue: _position(issue.source)))
+    return settings, document.sources, prefix
+
+
+def _settings_issues(
+    exc: pydantic.ValidationError, data: Any, sources: SourceMap, prefix: tuple[str, ...]
+) -> list[ConfigIssue]:
+    from ivory.config.paths import format_path
+
+    issues = []
+    for error in exc.errors(include_url=False):
+        loc = _data_loc(error["loc"], data)
+        path = (*prefix, *loc)
+        where = sources.find(path)
+        value = error.get("input")
+        if error["type"] == "extra_forbidden":
+            names = _field_names(loc[:-1])
+            message = _unknown_key(str(loc[-1]), names)
+        elif error["type"] in ("model_type", "dict_type"):
+            fields = _field_names(loc)
+            listed = f" of {', '.join(fields)}" if fields else ""
+            message = f"expected a mapping{listed} (got {yaml_kind(value)})"
+        elif error["type"] == "list_type":
+            message = f"expected a list (got {yaml_kind(value)})"
+        else:
+            message = f"{error['msg']} (got {_shown(value)})"
+        issues.append(ConfigIssue(format_path(path), message, where, value))
+    return issues
+
+
+def _position(source: str) -> tuple[int, int]:
+    """``(line, column)`` of a ``file:line:col`` source, for reporting in file order."""
+    parts = source.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return 0, 0
+
+
+def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
+    """The part of a pydantic error location that indexes the data."""
+    path: list[str | int] = []
+    for segment in loc:
+        indexes = (isinstance(data, dict) and segment in data) or (
+            isinstance(data, list) and isinstance(segment, int) and 0 <= segment < len(data)
+        )
+        if not indexes:
+            break
+        data = data[segment]
+        path.append(segment)
+    return tuple(path)
+
+
+def _field_names(loc: tuple[str | int, ...]) -> list[str]:
+    """The settings accepted at `loc`: the top level, or the tracker's."""
+    if not loc:
+        return list(ClientSettings.model_fields)
+    if loc == ("tracker",):
+        return list(TrackerSettings.model_fields)
+    return []
+
+
+def _unknown_key(key: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+    if close:
+        return f"unknown key; did you mean {close[0]!r}?"
+    return f"unknown key; accepted: {', '.join(names)}" if names else "unknown key"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_tuner(
+    tuner: dict[str, Any], sources: SourceMap, prefix: tuple[str, ...]
+) -> list[ConfigIssue]:
+    """Check the tuner settings against ivory's `Tuner`, without building or importing anything.
+
+    Samplers and pruners (nested nodes) are checked when a study is created; a tuner that names
+    its own class is checked when a study builds it.
+    """
+    from ivory.config.check import builds_objects
+    from ivory.config.form import constructor_key
+    from ivory.config.paths import format_path
+    from ivory.config.schema import no_value, validate_kwargs
+    from ivory.tuning.tuner import Tuner
+
+    if constructor_key(tuner) is not None:
+        return []
+    deferred = {key for key, value in tuner.items() if builds_objects(value)}
+    result = validate_kwargs(Tuner, tuner, deferred)
+    issues = []
+    for loc, message, value in result.issues:
+        path = (*prefix, *loc)
+        shown = () if value is no_value() else (value,)
+        issues.append(ConfigIssue(format_path(path), message, sources.find(path), *shown))
+    return issues
 
 
 def _local_modules(root: Path) -> list[str]:

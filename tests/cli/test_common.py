@@ -33,3 +33,18 @@ def test_a_missing_project_directory_exits_2_with_one_line(
     assert result.stdout == ""
     assert result.stderr == f"error: the project directory {missing} does not exist\n"
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "optimize", "show"])
+def test_a_bad_client_yaml_exits_2_before_anything_runs(workdir: Path, command: str) -> None:
+    (workdir / "client.yaml").write_text("tracker: {interval: fast}\ntuner: {bogus: 1}\n")
+    result = CliRunner().invoke(app, [command, "diabetes"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines == [
+        f"error: {workdir}/client.yaml:1:21: tracker.interval: Input should be a valid number "
+        "(got 'fast')",
+        f"error: {workdir}/client.yaml:2:16: tuner.bogus: unknown key; accepted: storage, sampler, "
+        "pruner, heartbeat_interval, grace_period, max_retry, directory",
+    ]
+    assert not (workdir / "mlruns").exists()

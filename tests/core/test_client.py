@@ -302,3 +302,120 @@ def test_a_project_directory_that_is_not_one_is_a_config_error(
     with pytest.raises(ivory.ConfigError, match=message) as caught:
         ivory.create_client(str(directory), tracker=False)
     assert caught.value.value == str(directory)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "tracker: {interval: 1.0, bogus: 1}\n",
+            "client.yaml:1:33: tracker.bogus: unknown key; accepted: tracking_uri, "
+            "artifact_location, allow_pickle, interval",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "tracker:\n  intervall: 2\n",
+            "client.yaml:2:14: tracker.intervall: unknown key; did you mean 'interval'?",
+            id="did-you-mean",
+        ),
+        pytest.param(
+            "tracker: {interval: fast}\n",
+            "client.yaml:1:21: tracker.interval: Input should be a valid number (got 'fast')",
+            id="interval-text",
+        ),
+        pytest.param(
+            "tracker: {interval: 0}\n",
+            "client.yaml:1:21: tracker.interval: Input should be greater than 0 (got 0)",
+            id="interval-zero",
+        ),
+        pytest.param(
+            "tracker: {allow_pickle: 'yes'}\n",
+            "client.yaml:1:25: tracker.allow_pickle: Input should be a valid boolean (got 'yes')",
+            id="pickle-text",
+        ),
+        pytest.param(
+            "tracker: [1]\n",
+            "client.yaml:1:10: tracker: expected a mapping of tracking_uri, artifact_location, "
+            "allow_pickle, interval (got a list)",
+            id="tracker-list",
+        ),
+        pytest.param(
+            "trackers: {interval: 2}\n",
+            "client.yaml:1:11: trackers: unknown key; did you mean 'tracker'?",
+            id="top-level",
+        ),
+        pytest.param(
+            "allowed_modules: mymodule\n",
+            "client.yaml:1:18: allowed_modules: expected a list (got a string)",
+            id="modules-text",
+        ),
+        pytest.param(
+            "client:\n  tracker: {interval: -1}\n",
+            "client.yaml:2:23: client.tracker.interval: Input should be greater than 0 (got -1)",
+            id="under-client",
+        ),
+        pytest.param(
+            "tuner: {bogus: 1}\n",
+            "client.yaml:1:16: tuner.bogus: unknown key; accepted: storage, sampler, pruner, "
+            "heartbeat_interval, grace_period, max_retry, directory",
+            id="tuner-unknown-key",
+        ),
+        pytest.param(
+            "tuner: [sqlite:///x.db]\n",
+            "client.yaml:1:8: tuner: expected a mapping (got a list)",
+            id="tuner-list",
+        ),
+    ],
+)
+def test_bad_client_settings_are_config_errors_naming_their_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "client.yaml").write_text(text)
+    with pytest.raises(ivory.ConfigError) as caught:
+        ivory.create_client(tmp_path)
+    assert str(caught.value) == f"{tmp_path}/{message}"
+    assert list(tmp_path.iterdir()) == [tmp_path / "client.yaml"]  # no store was made
+    with pytest.raises(ivory.ConfigError):
+        ivory.create_client(tmp_path, tracker=False)
+
+
+def test_every_bad_client_setting_is_reported_in_file_order(tmp_path: Path) -> None:
+    (tmp_path / "client.yaml").write_text(
+        "tracker:\n  interval: fast\n  allow_pickle: 2\ntuner: {storage: 3}\nextra: 1\n"
+    )
+    with pytest.raises(ivory.ConfigError) as caught:
+        ivory.create_client(tmp_path)
+    assert [
+        (issue.source.removeprefix(f"{tmp_path}/"), issue.path) for issue in caught.value.issues
+    ] == [
+        ("client.yaml:2:13", "tracker.interval"),
+        ("client.yaml:3:17", "tracker.allow_pickle"),
+        ("client.yaml:4:18", "tuner.storage"),
+        ("client.yaml:5:8", "extra"),
+    ]
+
+
+def test_client_settings_reach_the_tracker_and_the_tuner(workdir: Path) -> None:
+    (workdir / "client.yaml").write_text(
+        "tracker: {interval: 2, allow_pickle: true}\ntuner: {heartbeat_interval: 5}\n"
+    )
+    client = ivory.create_client(workdir)
+    assert client.tracker.interval == 2.0
+    assert client.tracker.allow_pickle is True
+    assert client.tuner == {"heartbeat_interval": 5}
+    (workdir / "client.yaml").write_text("tracker:\n")
+    assert ivory.create_client(workdir).tracker.interval == 1.0
+
+
+def test_a_bad_sampler_of_the_client_tuner_names_client_yaml(workdir: Path) -> None:
+    (workdir / "client.yaml").write_text(
+        "tuner:\n  sampler: {class: optuna.samplers.TPESampler, sed: 0}\n"
+    )
+    client = ivory.create_client(workdir)
+    message = (
+        rf"^{workdir}/client\.yaml:2:53: tuner\.sampler\.sed: unknown key; did you mean 'seed'\?$"
+    )
+    with pytest.raises(ivory.ConfigError, match=message):
+        client.create_study("diabetes", "forest")
+    experiments = MlflowClient(tracking_uri=client.tracker.tracking_uri).search_experiments()
+    assert [e.name for e in experiments] == ["Default"]
