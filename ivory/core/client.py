@@ -403,9 +403,14 @@ def _working_directory(path: Path | None) -> Iterator[None]:
 
 
 def _yaml_files(folder: Path) -> list[Path]:
+    """The YAML files of `folder` that may be parameter files (not hidden ones)."""
     if not folder.is_dir():
         return []
-    return [p for p in folder.iterdir() if p.suffix in SUFFIXES]
+    return [
+        p
+        for p in folder.iterdir()
+        if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
 
 
 def create_client(directory: str | Path = ".", tracker: bool = True) -> Client:

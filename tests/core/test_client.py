@@ -419,3 +419,13 @@ def test_a_bad_sampler_of_the_client_tuner_names_client_yaml(workdir: Path) -> N
         client.create_study("diabetes", "forest")
     experiments = MlflowClient(tracking_uri=client.tracker.tracking_uri).search_experiments()
     assert [e.name for e in experiments] == ["Default"]
+
+
+def test_unknown_experiment_lists_only_visible_parameter_files(workdir: Path) -> None:
+    (workdir / ".pre-commit-hooks.yaml").write_text("- id: ivory-validate\n")
+    (workdir / "configs" / ".draft.yaml").write_text("a: 1\n")
+    (workdir / "configs" / "folder.yaml").mkdir()
+    (workdir / "client.yaml").write_text("tracker:\n")
+    client = ivory.create_client(workdir, tracker=False)
+    with pytest.raises(ivory.ConfigError, match=r"; experiments here: diabetes, digits$"):
+        client.create_experiment("nothing")
