@@ -25,11 +25,12 @@ def parse_overrides(items: list[str] | None) -> dict[str, Text]:
     """Turn ``k=v`` items into overrides; the value is split off at the first ``=`` only.
 
     Raises:
-        ConfigError: An item has no ``=`` or an empty name.
+        OverrideError: An item has no ``=`` or an empty name, or a name is given twice.
     """
-    from ivory.errors import ConfigIssue
+    from ivory.errors import ConfigIssue, OverrideError
 
     overrides: dict[str, Text] = {}
+    given: dict[str, list[str]] = {}
     issues = []
     for item in items or []:
         name, sep, value = item.partition("=")
@@ -37,8 +38,17 @@ def parse_overrides(items: list[str] | None) -> dict[str, Text]:
             issues.append(ConfigIssue(item, "expected NAME=VALUE"))
             continue
         overrides[name.strip()] = Text(value)
+        given.setdefault(name.strip(), []).append(item)
+
+    # A name given twice would silently take its last value.
+    for name, texts in given.items():
+        if len(texts) > 1:
+            times = "twice" if len(texts) == 2 else f"{len(texts)} times"
+            issues.append(
+                ConfigIssue(name, f"given {times} ({', '.join(texts)}); give it once", "", texts)
+            )
     if issues:
-        raise ConfigError(issues)
+        raise OverrideError(issues)
     return overrides
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ivory.cli.common import parse_overrides
 from ivory.cli.main import app
+from ivory.errors import OverrideError
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,38 @@ def test_a_bad_client_yaml_exits_2_before_anything_runs(workdir: Path, command: 
         "pruner, heartbeat_interval, grace_period, max_retry, directory",
     ]
     assert not (workdir / "mlruns").exists()
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        pytest.param(
+            ["max_depth=3", "max_depth=4"],
+            "max_depth: given twice (max_depth=3, max_depth=4); give it once",
+            id="twice",
+        ),
+        pytest.param(
+            ["fold=1", "fold=2", "fold=1"],
+            "fold: given 3 times (fold=1, fold=2, fold=1); give it once",
+            id="three-times",
+        ),
+        pytest.param(
+            ["lr=0.1", " lr=0.2"],
+            "lr: given twice (lr=0.1,  lr=0.2); give it once",
+            id="spaces",
+        ),
+    ],
+)
+def test_a_name_given_twice_is_an_override_error(items: list[str], message: str) -> None:
+    with pytest.raises(OverrideError) as caught:
+        parse_overrides(items)
+    assert str(caught.value) == message
+    assert caught.value.path == items[0].partition("=")[0]
+
+
+def test_distinct_names_are_overrides_in_order() -> None:
+    assert parse_overrides(["max_depth=3", "estimator.max_depth=4", "a=b=c"]) == {
+        "max_depth": "3",
+        "estimator.max_depth": "4",
+        "a": "b=c",
+    }

@@ -63,3 +63,14 @@ def test_item_without_equals_is_a_usage_error(workdir: Path) -> None:
     result = ivory(workdir, "run", "diabetes", "max_depth")
     assert result.returncode == 2
     assert result.stderr == "error: max_depth: expected NAME=VALUE\n"
+
+
+def test_a_duplicate_override_exits_2_before_anything_is_tracked(workdir: Path) -> None:
+    result = ivory(workdir, "run", "diabetes", "max_depth=3", "fold=1", "max_depth=4")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert (
+        result.stderr == "error: max_depth: given twice (max_depth=3, max_depth=4); give it once\n"
+    )
+    mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    assert [e.name for e in mlflow.search_experiments()] == ["Default"]
