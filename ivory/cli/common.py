@@ -6,14 +6,21 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import typer
 
 from ivory.config.values import Text
 from ivory.errors import ConfigError, IvoryError
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "handle_errors", "parse_overrides"]
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILURE",
+    "handle_errors",
+    "parse_overrides",
+    "quiet_backend_logging",
+    "show_warning",
+]
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -87,3 +94,31 @@ def echo(message: str) -> None:
     """Print one line of a command's output."""
     typer.echo(message)
     sys.stdout.flush()
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning as ``warning: message`` on stderr, without its source line.
+
+    The command line installs this as `warnings.showwarning`; the library never does.
+    """
+    stream = file if file is not None else sys.stderr
+    for text in str(message).splitlines() or [""]:
+        stream.write(f"warning: {text}\n")
+    stream.flush()
+
+
+def quiet_backend_logging() -> None:
+    """Keep MLflow's INFO lines (creating or upgrading its tables, ...) off the terminal.
+
+    MLflow configures its own loggers when it is imported, at the level of
+    ``MLFLOW_LOGGING_LEVEL`` (and alembic's at WARNING or above that); the command line sets it
+    to WARNING unless the user chose a level.
+    """
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ivory.cli.clean import clean
+from ivory.cli.common import quiet_backend_logging, show_warning
 from ivory.cli.kill import kill
 from ivory.cli.optimize import optimize
 from ivory.cli.run import run
@@ -40,5 +41,9 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Run the ``ivory`` command."""
+    """Run the ``ivory`` command: warnings as one line each, MLflow's INFO lines kept quiet."""
+    import warnings
+
+    warnings.showwarning = show_warning
+    quiet_backend_logging()
     app()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ivory.cli.common import parse_overrides
+from ivory.cli.common import parse_overrides, show_warning
 from ivory.cli.main import app
-from ivory.errors import OverrideError
+from ivory.errors import IvoryWarning, OverrideError
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,9 @@ def test_distinct_names_are_overrides_in_order() -> None:
         "estimator.max_depth": "4",
         "a": "b=c",
     }
+
+
+def test_show_warning_prints_the_message_only() -> None:
+    stream = io.StringIO()
+    show_warning(IvoryWarning("lr: cut\nsecond line"), IvoryWarning, "/x/ivory/a.py", 3, stream)
+    assert stream.getvalue() == "warning: lr: cut\nwarning: second line\n"

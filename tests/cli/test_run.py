@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -74,3 +75,38 @@ def test_a_duplicate_override_exits_2_before_anything_is_tracked(workdir: Path) 
     )
     mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
     assert [e.name for e in mlflow.search_experiments()] == ["Default"]
+
+
+def test_the_first_run_prints_no_mlflow_info_lines(workdir: Path) -> None:
+    (workdir / "mlflow.db").unlink()  # MLflow creates its tables: it says so at INFO
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_LOGGING_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ivory", "run", "diabetes", "n_estimators=5"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("run#0 mse=")
+
+
+def test_a_warning_is_one_line_without_ivory_source(workdir: Path) -> None:
+    result = ivory(
+        workdir,
+        "optimize",
+        "diabetes",
+        "n_estimators=int(5,12,step=5)",
+        "--n-trials",
+        "1",
+        "--no-tracking",
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
+    assert warnings == [
+        "warning: n_estimators=int(5,12,step=5): the step 5 does not divide the range 5 to 12; "
+        "the upper bound is lowered to 10"
+    ]
+    assert ".py:" not in result.stderr
