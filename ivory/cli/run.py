@@ -9,6 +9,7 @@ the mean ± standard deviation of each metric. A failing run does not stop the t
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ivory.core.base import Experiment
+    from ivory.core.run import Run
     from ivory.core.task import MetricSummary, RunRecord
 
 __all__ = ["run"]
@@ -63,7 +65,29 @@ def run(
 
     # The run is validated and built before anything is tracked.
     created = experiment.create_run(updates)
-    created.start("both")
+    run_once(created)
+
+
+def run_once(created: Run) -> None:
+    """Start a single run; print its line, or end the command when it failed or was killed.
+
+    A failure in training is one line, ``run#N FAILED: Error: message`` (its traceback is the
+    run's ``error.txt``; ``IVORY_FULL_ERROR=1`` shows it here too).
+
+    Raises:
+        typer.Exit: With status 1 when the run failed or was killed.
+    """
+    try:
+        created.start("both")
+    except Exception as exc:
+        if os.environ.get("IVORY_FULL_ERROR") == "1":
+            raise
+        error = created.error or f"{type(exc).__name__}: {exc}"
+        typer.echo(f"{created.name or 'run'} FAILED: {error}", err=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    if created.status not in ("", "FINISHED"):
+        typer.echo(f"{created.name or 'run'} {created.status}", err=True)
+        raise typer.Exit(EXIT_FAILURE)
     echo(summary(created))
 
 

@@ -92,3 +92,7 @@ def test_show_warning_prints_the_message_only() -> None:
     stream = io.StringIO()
     show_warning(IvoryWarning("lr: cut\nsecond line"), IvoryWarning, "/x/ivory/a.py", 3, stream)
     assert stream.getvalue() == "warning: lr: cut\nwarning: second line\n"
+
+
+def test_typer_pretty_exceptions_are_off() -> None:
+    assert app.pretty_exceptions_enable is False

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from tests.conftest import write
+
 
 def ivory(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -110,3 +112,49 @@ def test_a_warning_is_one_line_without_ivory_source(workdir: Path) -> None:
         "the upper bound is lowered to 10"
     ]
     assert ".py:" not in result.stderr
+
+
+def test_a_failing_single_run_is_one_line_and_exits_1(workdir: Path) -> None:
+    result = ivory(workdir, "run", "digits", "n_features=10", "epochs=1")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert re.fullmatch(r"run#0 FAILED: ValueError: matmul: [^\n]*\n", result.stderr)
+
+    # The traceback is the run's error.txt, and IVORY_FULL_ERROR=1 shows it too.
+    mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = mlflow.get_experiment_by_name("digits")
+    assert experiment is not None
+    (run,) = mlflow.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED"
+    error = Path(mlflow.download_artifacts(run.info.run_id, "error.txt", str(workdir)))
+    assert error.read_text().startswith("Traceback (most recent call last):")
+    full = subprocess.run(
+        [sys.executable, "-m", "ivory", "run", "digits", "n_features=10", "epochs=1"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "IVORY_FULL_ERROR": "1"},
+    )
+    assert full.returncode == 1
+    assert full.stderr.startswith("Traceback (most recent call last):")
+    assert full.stderr.splitlines()[-1].startswith("ValueError: matmul: ")
+    assert "╭" not in full.stderr  # typer's pretty exceptions are off
+
+
+def test_a_killed_run_says_so_and_exits_1(workdir: Path) -> None:
+    # A member marks its own run KILLED after the first epoch, as `ivory kill` does.
+    write(
+        workdir,
+        "killer.py",
+        """
+        class Killer:
+            def on_epoch_end(self, run):
+                run.tracker.set_terminated(run.id, "KILLED")
+        """,
+    )
+    write(workdir, "configs/killed.yaml", "extends: digits\nkiller: {class: killer.Killer}\n")
+    result = ivory(workdir, "run", "killed")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == "run#0 KILLED\n"
