@@ -19,7 +19,9 @@ def runs(
     kind: Annotated[
         str | None, typer.Option("--kind", "-k", help="Only runs of this kind: run, task, study.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="At most this many runs.")
+    ] = 50,
     directory: Annotated[
         Path, typer.Option("--directory", "-C", help="The working directory.")
     ] = Path("."),
@@ -32,9 +34,9 @@ def runs(
     client = ivory.create_client(directory)
     tracker = client.tracker
     experiment_id = client.get_experiment_id(name)
-    records = tracker.list_runs(experiment_id, kind)[:limit]
+    found = tracker.list_runs(experiment_id, kind)
     console = Console(width=200 if not _is_terminal() else None)
-    console.print(runs_table(name, records))
+    console.print(runs_table(name, found[:limit], total=len(found)))
 
 
 def _is_terminal() -> bool:
@@ -43,15 +45,18 @@ def _is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def runs_table(title: str, records: list[Any]) -> Any:
-    """A rich table of MLflow run records: name, status, start, parent, changes and metrics."""
+def runs_table(title: str, records: list[Any], total: int | None = None) -> Any:
+    """A rich table of MLflow run records: name, status, start, parent, changes and metrics.
+
+    `total` is how many runs there are when `records` holds only the newest of them.
+    """
     from rich.table import Table
 
     from ivory.config.loader import load_text
 
     metrics = sorted({key for record in records for key in record.data.metrics})
     names = {record.info.run_id: record.info.run_name for record in records}
-    table = Table(title=f"{title}: {len(records)} runs", title_justify="left")
+    table = Table(title=_title(title, len(records), total), title_justify="left")
     for column in ("run", "status", "started", "parent", "changes", *metrics):
         table.add_column(column, justify="right" if column in metrics else "left")
     for record in records:
@@ -69,6 +74,13 @@ def runs_table(title: str, records: list[Any]) -> Any:
             *(_number(record.data.metrics.get(key)) for key in metrics),
         )
     return table
+
+
+def _title(name: str, shown: int, total: int | None) -> str:
+    """``digits: 2 runs``, or ``digits: showing the newest 50 of 93 runs (--limit N for more)``."""
+    if total is None or total <= shown:
+        return f"{name}: {shown} run{'' if shown == 1 else 's'}"
+    return f"{name}: showing the newest {shown} of {total} runs (--limit N for more)"
 
 
 def _text(value: Any) -> str:

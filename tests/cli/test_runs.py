@@ -196,3 +196,15 @@ def test_ui_starts_on_a_loopback_port_and_ctrl_c_stops_it(workdir: Path) -> None
     while listening(port) and time.monotonic() < deadline:
         time.sleep(0.25)
     assert not listening(port)
+
+
+def test_runs_says_when_its_limit_hides_older_runs(runner: CliRunner, client: ivory.Client) -> None:
+    for _ in range(3):
+        client.create_run("digits")
+    result = runner.invoke(app, ["runs", "digits", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].strip() == "digits: showing the newest 2 of 3 runs (--limit N for more)"
+    assert [line.split("│")[1].strip() for line in lines[4:6]] == ["run#2", "run#1"]
+    whole = runner.invoke(app, ["runs", "digits", "--limit", "3"])
+    assert whole.output.splitlines()[0].strip() == "digits: 3 runs"
