@@ -652,13 +652,46 @@ class MlflowTracker:
             )
         deleted = self._search(experiment_id, "", ViewType.DELETED_ONLY)
         with _translated("remove deleted runs"):
+            location = self.client.get_experiment(experiment_id).artifact_location
             for run in deleted:
                 get_artifact_repository(run.info.artifact_uri).delete_artifacts()  # type: ignore[no-untyped-call]
                 store._hard_delete_run(run.info.run_id)
+                _remove_empty_folders(run.info.artifact_uri, location, experiment_id)
         # Their numbers are free again: forget the numbers this process meant to use next.
         self._next = {key: n for key, n in self._next.items() if key[0] != experiment_id}
         logger.info("removed %d deleted runs of experiment %s", len(deleted), experiment_id)
         return len(deleted)
+
+
+def _remove_empty_folders(artifact_uri: str, location: str, experiment_id: str) -> None:
+    """Remove the folders a removed run's artifacts leave empty (``<run id>/artifacts``).
+
+    The experiment's own folder goes too when it is empty and MLflow's per-experiment folder
+    (``mlruns/<experiment id>``); a shared artifact root (ivory's ``mlruns``) stays.
+    """
+    folder = _local_folder(artifact_uri)
+    top = _local_folder(location)
+    if folder is None or top is None:
+        return
+    top = top.resolve()
+    folder = folder.resolve()
+    if not folder.is_relative_to(top):
+        return
+    while folder != top and _remove_if_empty(folder):
+        folder = folder.parent
+    if folder == top and top.name == experiment_id:
+        _remove_if_empty(top)
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    """Remove `folder` when it is an empty folder; whether it is gone."""
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _number(run: Any) -> int:

@@ -208,3 +208,33 @@ def test_runs_says_when_its_limit_hides_older_runs(runner: CliRunner, client: iv
     assert [line.split("│")[1].strip() for line in lines[4:6]] == ["run#2", "run#1"]
     whole = runner.invoke(app, ["runs", "digits", "--limit", "3"])
     assert whole.output.splitlines()[0].strip() == "digits: 3 runs"
+
+
+def test_clean_leaves_no_empty_folder_of_a_removed_run(
+    runner: CliRunner, client: ivory.Client, mlflow: MlflowClient, workdir: Path
+) -> None:
+    kept = client.create_run("digits", epochs=1)
+    kept.start("train")
+    removed = client.create_run("digits", epochs=1)
+    removed.start("train")
+    mlflow.delete_run(removed.id)
+    assert runner.invoke(app, ["clean", "digits"]).exit_code == 0
+    assert sorted(path.name for path in (workdir / "mlruns").iterdir()) == [kept.id]
+
+
+def test_clean_removes_an_emptied_experiment_folder_of_mlflow_layout(
+    runner: CliRunner, client: ivory.Client, mlflow: MlflowClient, workdir: Path
+) -> None:
+    # An experiment made by MLflow itself keeps its runs in mlruns/<experiment id>/<run id>.
+    root = workdir / "mlruns"
+    experiment_id = mlflow.create_experiment("digits")
+    folder = root / experiment_id
+    assert mlflow.get_experiment(experiment_id).artifact_location == str(folder)
+    run = client.create_run("digits", epochs=1)
+    run.start("train")
+    assert (folder / run.id / "artifacts" / "params.yaml").is_file()
+    mlflow.delete_run(run.id)
+    assert runner.invoke(app, ["clean", "digits"]).exit_code == 0
+    assert not folder.exists()
+    assert root.is_dir()
+    assert mlflow.get_experiment(experiment_id).lifecycle_stage == "active"
