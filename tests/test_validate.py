@@ -117,7 +117,7 @@ def test_every_bundled_config_is_valid() -> None:
         ),
         pytest.param(
             "run: [1, 2]\n",
-            ["configs/x.yaml:1:6: run: the run section must be a mapping (got list)"],
+            ["configs/x.yaml:1:6: run: the run section must be a mapping (got a list)"],
             id="run-not-a-mapping",
         ),
         pytest.param(

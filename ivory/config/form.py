@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivory.config.loader import Document, SourceMap
+from ivory.config.loader import Document, SourceMap, yaml_kind
 from ivory.config.paths import format_path
 from ivory.errors import ConfigError, ConfigIssue
 from ivory.registry import CONSTRUCTOR_KEYS, Registry
@@ -105,7 +105,7 @@ def _check_form(tree: dict[Any, Any], library: Any, sources: SourceMap) -> None:
             issues.append(
                 ConfigIssue(
                     key,
-                    f"the {key} section must be a mapping (got {_kind(value)})",
+                    f"the {key} section must be a mapping (got {yaml_kind(value)})",
                     sources.find((key,)),
                     value,
                 )
@@ -124,10 +124,6 @@ def _check_form(tree: dict[Any, Any], library: Any, sources: SourceMap) -> None:
                 )
     if issues:
         raise ConfigError(issues)
-
-
-def _kind(value: Any) -> str:
-    return "list" if isinstance(value, list) else type(value).__name__
 
 
 def fill_defaults(

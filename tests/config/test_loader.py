@@ -319,11 +319,13 @@ def test_short_and_full_forms_give_equal_parameters(load: Load) -> None:
         ),
         pytest.param(
             "run: [1, 2]\n",
-            r"x\.yaml:1:6: run: the run section must be a mapping \(got list\)",
+            r"x\.yaml:1:6: run: the run section must be a mapping \(got a list\)",
             id="run-not-mapping",
         ),
         pytest.param(
-            "a: 1\ntask: 3\n", r"task: the task section must be a mapping \(got int\)", id="task"
+            "a: 1\ntask: 3\n",
+            r"task: the task section must be a mapping \(got an integer\)",
+            id="task",
         ),
         pytest.param(
             "library: [sklearn]\n",
