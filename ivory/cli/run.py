@@ -155,9 +155,18 @@ def run_line(record: RunRecord) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A swept value as shown in lines and tables (floats to 4 significant digits)."""
+    """A swept value as shown in lines and tables (floats to 4 significant digits).
+
+    A float stays recognisable as one (``1.0``, not ``1``): scikit-learn, for one, reads
+    ``max_features=1`` and ``max_features=1.0`` differently.
+
+    Example:
+        >>> [format_value(v) for v in (1.0, 0.30000001, 2.5e-05, 3, "sqrt", [64, 32])]
+        ['1.0', '0.3', '2.5e-05', '3', 'sqrt', '[64, 32]']
+    """
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        return text if any(mark in text for mark in ".en") else f"{text}.0"
     if isinstance(value, str):
         return value
     import json
@@ -189,11 +198,13 @@ def _progress(total: int, label: str) -> Iterator[Any]:
     same_screen = sys.stdout.isatty()
 
     def advance(line: str) -> None:
+        # Count the run first, so that the bar redrawn with its line shows it done.
+        progress.advance(bar)
         if same_screen:
             progress.console.print(line, markup=False, highlight=False)
         else:
             echo(line)
-        progress.advance(bar)
+        progress.refresh()
 
     with progress:
         yield advance

@@ -94,15 +94,15 @@ def test_a_failing_run_exits_1_and_is_named(toy: Path) -> None:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        "run#0 x=1 score=4",
-        "run#1 x=2 FAILED: ValueError: x=2.0 fails",
-        "run#2 x=3 score=0",
+        "run#0 x=1.0 score=4",
+        "run#1 x=2.0 FAILED: ValueError: x=2.0 fails",
+        "run#2 x=3.0 score=0",
     ]
     assert [line.split() for line in lines[3:7]] == [
         ["run", "x", "score", "status"],
-        ["run#0", "1", "4", "FINISHED"],
-        ["run#1", "2", "FAILED"],
-        ["run#2", "3", "0", "FINISHED"],
+        ["run#0", "1.0", "4", "FINISHED"],
+        ["run#1", "2.0", "FAILED"],
+        ["run#2", "3.0", "0", "FINISHED"],
     ]
     assert lines[7].split() == ["mean", "±", "std", "(n=2)", "2", "±", "2.828"]
     assert result.stderr == "error: 1 of 3 runs failed: run#1 (task#0)\n"
@@ -117,8 +117,8 @@ def test_fail_fast_stops_the_task(toy: Path) -> None:
     result = ivory("run", "toy", "x=1,2,3", "fail=2", "--fail-fast")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:2] == [
-        "run#0 x=1 score=4",
-        "run#1 x=2 FAILED: ValueError: x=2.0 fails",
+        "run#0 x=1.0 score=4",
+        "run#1 x=2.0 FAILED: ValueError: x=2.0 fails",
     ]
     assert sorted(runs_of(toy, "toy")) == ["run#0", "run#1", "task#0"]
 
@@ -127,10 +127,10 @@ def test_repeat_runs_the_grid_again(toy: Path) -> None:
     result = ivory("run", "toy", "x=range(1,3)", "-r", "2")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[:4] == [
-        "run#0 x=1 score=4",
-        "run#1 x=2 score=1",
-        "run#2 x=1 score=4",
-        "run#3 x=2 score=1",
+        "run#0 x=1.0 score=4",
+        "run#1 x=2.0 score=1",
+        "run#2 x=1.0 score=4",
+        "run#3 x=2.0 score=1",
     ]
     assert runs_of(toy, "toy")["task#0"].data.tags["ivory.task.repeat"] == "2"
 
@@ -197,4 +197,4 @@ def test_a_progress_bar_on_a_terminal(toy: Path, monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 0, result.stderr
     assert "task#0" in result.stderr
     assert "3/3" in result.stderr
-    assert "run#2 x=3 score=0" in result.stdout
+    assert "run#2 x=3.0 score=0" in result.stdout
