@@ -81,14 +81,16 @@ def optimize(
     if storage:
         study.tuner.storage = storage
 
-    # Run the trials under a progress bar.
+    # Run the trials under a progress bar, shown from the first trial on: a study that cannot be
+    # opened ends with its error alone.
     _quiet_optuna()
-    with _progress() as progress:
-        bar = progress.add_task("trials", total=n_trials, best="")
-        callback = _Advance(study, progress, bar)
+    advance = _Advance(study, n_trials)
+    try:
         optimized = study.optimize(
-            suggest, n_trials=n_trials, timeout=timeout, callbacks=[callback]
+            suggest, n_trials=n_trials, timeout=timeout, on_start=advance.start, callbacks=[advance]
         )
+    finally:
+        advance.stop()
     echo(summary(study, optimized))
     table = best_table(study, optimized)
     if table is not None:
@@ -146,14 +148,27 @@ def _progress() -> Progress:
 
 
 class _Advance:
-    """Moves the bar after each trial and shows the best value so far."""
+    """Starts the bar once the study is open, moves it after each trial, shows the best value."""
 
-    def __init__(self, study: Study, progress: Progress, bar: TaskID) -> None:
+    def __init__(self, study: Study, total: int | None) -> None:
         self.study = study
-        self.progress = progress
-        self.bar = bar
+        self.total = total
+        self.progress = _progress()
+        self.bar: TaskID | None = None
+
+    def start(self, optimized: optuna.Study) -> None:
+        """Show the bar: the study is open and its first trial is about to run."""
+        self.bar = self.progress.add_task(optimized.study_name, total=self.total, best="")
+        self.progress.start()
+
+    def stop(self) -> None:
+        """End the bar, if it was shown (rich ends even a bar never shown with a blank line)."""
+        if self.bar is not None:
+            self.progress.stop()
 
     def __call__(self, optimized: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.bar is None:
+            return
         best = ""
         with contextlib.suppress(ValueError):  # No trial completed yet.
             best = f"best {self.study.metric}={_number(optimized.best_value)}"

@@ -120,6 +120,8 @@ class Study(Task):
         suggest_name: str | None = None,
         n_trials: int | None = None,
         timeout: float | None = None,
+        *,
+        on_start: Callable[[optuna.Study], object] | None = None,
         **kwargs: Any,
     ) -> optuna.Study:
         """Run trials of the suggest `suggest_name` (the only suggest when None).
@@ -128,6 +130,8 @@ class Study(Task):
             suggest_name: The suggest to sample.
             n_trials: How many trials this call runs (None: until `timeout`).
             timeout: Seconds after which no new trial starts.
+            on_start: Called with the Optuna study once it is open, right before the first
+                trial (a progress display starts there, not before a study that fails to open).
             **kwargs: ``callbacks``, ``catch`` and ``gc_after_trial`` go to Optuna's
                 ``Study.optimize``; every other keyword is a fixed update of every trial's run
                 (``fold=1``).
@@ -162,6 +166,8 @@ class Study(Task):
         error: BaseException | None = None
         objective = _TrialObjective(self, suggest, dict(kwargs))
         try:
+            if on_start is not None:
+                on_start(study)
             study.optimize(objective, n_trials=n_trials, timeout=timeout, **optuna_kwargs)
         except KeyboardInterrupt as exc:
             status, error = "KILLED", exc

@@ -118,3 +118,38 @@ def test_a_storage_url_that_cannot_be_used_exits_1(runner: CliRunner, toy: Path)
     )
     assert result.exit_code == 1, result.output
     assert "error: cannot open the study storage nosuchdb://x/y" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        pytest.param(
+            ["-n", "7"],
+            2,
+            "error: run_number: there is no study#7 to resume; a new study would be study#0 "
+            "(leave out the number to start one)\n",
+            id="resume_refused",
+        ),
+        pytest.param(
+            ["--storage", "nosuchdb://x/y"],
+            1,
+            "error: cannot open the study storage nosuchdb://x/y: the storage refused (Can't load "
+            "plugin: sqlalchemy.dialects:nosuchdb)\n",
+            id="storage_unusable",
+        ),
+        pytest.param(
+            ["y=int(4, 2)"],
+            2,
+            "error: y=int(4, 2): high must not be below low (2 < 4)\n"
+            "error:     y=int(4, 2)\n"
+            "error:              ^\n",
+            id="bad_space",
+        ),
+    ],
+)
+def test_a_study_that_fails_to_open_shows_no_progress_bar(
+    runner: CliRunner, toy: Path, args: list[str], code: int, message: str
+) -> None:
+    result = runner.invoke(app, ["optimize", "toy", "xy", *args, "--n-trials", "1"])
+    assert result.exit_code == code, result.output
+    assert result.output == message
