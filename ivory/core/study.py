@@ -10,7 +10,8 @@ direction follows the monitor's mode.
 Studies live in a database (by default ``optuna.db`` in the working directory), so they resume:
 ``create_study(run_number=N)`` (``ivory optimize NAME -n N``) continues ``study#N`` with more
 trials, or joins it from another process or machine sharing the storage. A resumed study must
-sample the space it was created with.
+sample the space it was created with, from the storage that holds its Optuna study: resuming
+``study#N`` in another storage, or with another suggest, is refused before anything is created.
 
 Example:
     >>> import ivory
@@ -72,6 +73,9 @@ logger = logging.getLogger(__name__)
 TRIAL_NUMBER = "trial_number"
 TRIAL_STATE = "trial_state"
 STUDY_NAME = "study_name"
+SUGGEST_TAG = "ivory.suggest"
+STORAGE_TAG = "ivory.storage"
+"""The study run's tag naming the storage of its Optuna study (its password masked)."""
 _OPTUNA_KEYS = ("callbacks", "catch", "gc_after_trial")
 
 
@@ -141,8 +145,9 @@ class Study(Task):
             best parameters as real values (lists stay lists).
 
         Raises:
-            ConfigError: No such suggest, a fixed update does not fit, or a resumed study's
-                search space changed; nothing is created then.
+            ConfigError: No such suggest, a fixed update does not fit, a resumed study's search
+                space changed, or the storage has no Optuna study of the study to resume;
+                nothing is created then.
             TuningError: The storage refused.
         """
         optuna_kwargs = {key: kwargs.pop(key) for key in _OPTUNA_KEYS if key in kwargs}
@@ -156,9 +161,19 @@ class Study(Task):
             if issues:
                 raise ConfigError(issues)
 
-        # Open the Optuna study and the MLflow run: new, resumed or joined.
+        # Open the Optuna study and the MLflow run: new, resumed or joined. A study to resume
+        # that a SQLite file not made yet cannot hold is refused before the file is made.
+        numbered = self._numbered_name()
+        if numbered is not None and not self.tuner.storage_exists():
+            refusal = self._refusal(None, suggest, numbered)
+            if refusal is not None:
+                raise refusal
         storage = self.tuner.create_storage(on_stale=self._end_stale_run)
-        study = self._open(storage, suggest)
+        try:
+            study = self._open(storage, suggest)
+        except BaseException:
+            storage.engine.dispose()  # Nothing holds it: close its connections now, not at exit.
+            raise
         self._optuna, self._suggest = study, suggest
 
         # Run the trials; record the outcome whatever happens.
@@ -217,11 +232,18 @@ class Study(Task):
 
     def _open(self, storage: RDBStorage, suggest: Suggest) -> optuna.Study:
         """The Optuna study of `suggest`, and this study's MLflow run, both created or found."""
-        if self.id:
-            return self._open_numbered(storage, suggest, self.name)
-        if self.run_number is not None:
-            return self._open_numbered(storage, suggest, f"study#{self.run_number}")
+        numbered = self._numbered_name()
+        if numbered is not None:
+            return self._open_numbered(storage, suggest, numbered)
         return self._open_new(storage, suggest)
+
+    def _numbered_name(self) -> str | None:
+        """The ``study#N`` this call resumes or joins (this study's own once tracked), or None."""
+        if self.id:
+            return self.name
+        if self.run_number is not None:
+            return f"study#{self.run_number}"
+        return None
 
     def _optuna_name(self, suggest: Suggest, name: str) -> str:
         return f"{self.experiment_name}.{suggest.name}.{name}"
@@ -257,40 +279,49 @@ class Study(Task):
     def _open_numbered(self, storage: RDBStorage, suggest: Suggest, name: str) -> optuna.Study:
         study_name = self._optuna_name(suggest, name)
 
-        # An existing study: its space must not have changed; then join it.
+        # An existing study: its space must not have changed, and it must be the one of this
+        # study's run (not a namesake from another tracking store); then join it.
         study = self.tuner.find_study(storage, study_name)
         if study is None:
             study = self._create_numbered(storage, suggest, name, study_name)
         check_resumed(study, suggest, self._new_study_hint())
-        if self.tracker is not None and not self.id:
+        tracker = self.tracker
+        if tracker is not None:
             run_id = str(self.tuner.wait_for_attr(study, RUN_ID))
-            self._attach(run_id, name)
-        elif self.tracker is not None and self.tracker.get_status(self.id) != "RUNNING":
-            self.tracker.set_running(self.id)
+            owner = self.id or self._run_id_of(name)
+            if run_id != owner:
+                raise ConfigError.single(
+                    "run_number",
+                    f"the Optuna study {study_name!r} in {mask_url(self.tuner.storage)} belongs "
+                    f"to the run {run_id}, not to {name} of this tracking store "
+                    f"({owner or 'no such run'}): was it made with another tracking store? "
+                    "Use the storage of this tracking store, or leave out the number to start "
+                    "a new study",
+                    value=_number(name),
+                )
+            if not self.id:
+                self._attach(run_id, name)
+            elif tracker.get_status(self.id) != "RUNNING":
+                tracker.set_running(self.id)
         self.name = self.name or name
         return self._opened(study, suggest)
 
     def _create_numbered(
         self, storage: RDBStorage, suggest: Suggest, name: str, study_name: str
     ) -> optuna.Study:
-        """Create ``study#N`` for a first worker; a worker that loses the race joins instead."""
-        tracker = self.tracker
-        run_id = self.id
-        if tracker is not None and not run_id:
-            experiment_id = self._experiment_id()
-            number = int(name.split("#")[1])
-            try:
-                run_id = tracker.get_run_id(experiment_id, "study", number)
-            except IvoryError:
-                following = self._next_number(storage)
-                if following != number:
-                    raise ConfigError.single(
-                        "run_number",
-                        f"there is no {name} to resume; a new study would be study#{following} "
-                        "(leave out the number to start one)",
-                        value=number,
-                    ) from None
-                run_id = ""
+        """Create ``study#N`` for a first worker; a worker that loses the race joins instead.
+
+        Raises:
+            ConfigError: ``study#N`` exists (its MLflow run, or Optuna studies of a later number)
+                but this storage has no Optuna study `study_name` of it; nothing is created.
+        """
+        refusal = self._refusal(storage, suggest, name)
+        if refusal is not None:
+            # The worker that made the study's run made its Optuna study first: it may be new.
+            found = self.tuner.find_study(storage, study_name)
+            if found is None:
+                raise refusal
+            return found
         study = self.tuner.create_study(
             storage, study_name, self._direction(), self._attrs(suggest)
         )
@@ -298,22 +329,83 @@ class Study(Task):
             found = self.tuner.find_study(storage, study_name)
             assert found is not None
             return found
-        if tracker is not None and not run_id:
+        if self.tracker is not None:
             made = self._track(name)
             if made != name:
                 self.tuner.delete_study(storage, study_name)
                 self._abandon(f"another process created {name} at the same time (got {made})")
-        elif tracker is not None:
-            self._attach(run_id, name)
-        if self.id:
             study.set_user_attr(RUN_ID, self.id)
         return study
 
+    def _refusal(
+        self, storage: RDBStorage | None, suggest: Suggest, name: str
+    ) -> ConfigError | None:
+        """Why ``study#N`` may not get a new Optuna study here; None for its first worker.
+
+        A study whose MLflow run exists already has its Optuna study: a new one in this storage
+        would take over the run's trials and results. Without a run, only the next number may
+        be started. `storage` None stands for a storage that does not exist yet.
+        """
+        number = _number(name)
+        run_id = self.id or self._run_id_of(name)
+        if run_id:
+            return self._elsewhere(run_id, suggest, name, number)
+        following = self._next_number(storage)
+        if following == number:
+            return None
+        return ConfigError.single(
+            "run_number",
+            f"there is no {name} to resume; a new study would be study#{following} "
+            "(leave out the number to start one)",
+            value=number,
+        )
+
+    def _run_id_of(self, name: str) -> str:
+        """The id of the MLflow run ``study#N``; ``""`` when there is none or no tracker."""
+        if self.tracker is None:
+            return ""
+        try:
+            return self.tracker.get_run_id(self._experiment_id(), "study", _number(name))
+        except IvoryError:
+            return ""
+
+    def _elsewhere(self, run_id: str, suggest: Suggest, name: str, number: int) -> ConfigError:
+        """The refusal to resume ``study#N`` whose Optuna study is not in this storage."""
+        study_name = self._optuna_name(suggest, name)
+        storage = mask_url(self.tuner.storage)
+        tags: Mapping[str, str] = {}
+        if self.tracker is not None:
+            tags = self.tracker.get_run(run_id).data.tags
+        recorded, where = tags.get(STUDY_NAME), tags.get(STORAGE_TAG)
+
+        # Say where the study is, when its run recorded it, and how to resume it.
+        found: list[str] = []
+        fixes: list[str] = []
+        if recorded and recorded != study_name:
+            found.append(f"optimizes the suggest {tags.get(SUGGEST_TAG, '?')!r}")
+            fixes.append("that suggest")
+        if where and where != storage:
+            found.append(f"is in {where}")
+            fixes.append("that storage (--storage)")
+        if found:
+            detail = f" ({name} {' and '.join(found)}); resume it with {' and '.join(fixes)}"
+        else:
+            detail = "; resume it with the storage it was created in (--storage)"
+        return ConfigError.single(
+            "run_number",
+            f"{name} has no Optuna study named {study_name!r} in {storage}{detail}, or leave out "
+            "the number to start a new study",
+            value=number,
+        )
+
     def _opened(self, study: optuna.Study, suggest: Suggest) -> optuna.Study:
         if self.tracker is not None and self.id:
-            self.tracker.set_tags(
-                self.id, {STUDY_NAME: study.study_name, "ivory.suggest": suggest.name}
-            )
+            tags = {
+                STUDY_NAME: study.study_name,
+                SUGGEST_TAG: suggest.name,
+                STORAGE_TAG: mask_url(self.tuner.storage),
+            }
+            self.tracker.set_tags(self.id, tags)
         self.study_name = study.study_name
         if study.get_trials(deepcopy=False):
             # A seeded sampler would draw the same points again in every worker and on every
@@ -370,11 +462,16 @@ class Study(Task):
             raise TuningError("a tracked study needs the experiment it belongs to")
         return experiment.ensure_tracked()
 
-    def _next_number(self, storage: RDBStorage) -> int:
-        """The N of the next ``study#N``: from the tracker, or from the storage untracked."""
+    def _next_number(self, storage: RDBStorage | None) -> int:
+        """The N of the next ``study#N``: from the tracker, or from the storage untracked.
+
+        `storage` None stands for a storage that does not exist yet.
+        """
         tracker = self.tracker
         if tracker is not None:
             return tracker.next_number(self._experiment_id(), "study")
+        if storage is None:
+            return 0
         prefix = f"{self.experiment_name}."
         numbers = [
             int(summary.study_name.rsplit("#", 1)[1])
@@ -534,6 +631,11 @@ class _TrialObjective:
             score,
         )
         return score
+
+
+def _number(name: str) -> int:
+    """The N of ``study#N``."""
+    return int(name.rsplit("#", 1)[1])
 
 
 def _add_pruning(run: Run, trial: Any, metric: str) -> None:

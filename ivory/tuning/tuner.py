@@ -176,6 +176,11 @@ class Tuner:
             sync_at_checkpoints(storage.engine)
         return storage
 
+    def storage_exists(self) -> bool:
+        """Whether the storage may hold studies: False only for a SQLite file not made yet."""
+        path = sqlite_path(self.storage)
+        return path is None or Path(path).exists()
+
     # Studies.
 
     def find_study(self, storage: RDBStorage, name: str) -> optuna.Study | None:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ivory.cli.main import app
-from tests.tuning.conftest import make_toy, mlflow_client, runs_of
+from tests.tuning.conftest import make_toy, mlflow_client, runs_of, snapshot, study_names
 
 
 @pytest.fixture
@@ -118,6 +118,26 @@ def test_a_storage_url_that_cannot_be_used_exits_1(runner: CliRunner, toy: Path)
     )
     assert result.exit_code == 1, result.output
     assert "error: cannot open the study storage nosuchdb://x/y" in result.output
+
+
+def test_resuming_in_another_storage_exits_2_and_changes_nothing(
+    runner: CliRunner, toy: Path
+) -> None:
+    first = runner.invoke(app, ["optimize", "toy", "xy", "--n-trials", "2"])
+    assert first.exit_code == 0, first.output
+    before = snapshot(toy, "toy")
+
+    args = ["optimize", "toy", "xy", "-n", "0", "--storage", "sqlite:///other.db"]
+    result = runner.invoke(app, [*args, "--n-trials", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: run_number: study#0 has no Optuna study named 'toy.xy.study#0' in "
+        f"sqlite:///other.db (study#0 is in {storage(toy.resolve())}); resume it with that "
+        "storage (--storage), or leave out the number to start a new study\n"
+    )
+    assert not (toy / "other.db").exists()
+    assert study_names(storage(toy)) == ["toy.xy.study#0"]
+    assert snapshot(toy, "toy") == before
 
 
 @pytest.mark.parametrize(

@@ -59,3 +59,32 @@ def runs_of(directory: Path, experiment: str) -> dict[str, Any]:
     named = {run.info.run_name: run for run in runs}
     assert len(named) == len(runs), sorted(run.info.run_name for run in runs)
     return named
+
+
+def snapshot(directory: Path, experiment: str) -> dict[str, Any]:
+    """What the MLflow store holds of an experiment's runs, by name, to compare before and after.
+
+    Each run: its status, parameters, tags, the history of each metric and its artifacts.
+    """
+    client = mlflow_client(directory)
+    taken: dict[str, Any] = {}
+    for name, run in runs_of(directory, experiment).items():
+        run_id = run.info.run_id
+        history = {
+            key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+            for key in run.data.metrics
+        }
+        artifacts = sorted(a.path for a in client.list_artifacts(run_id))
+        taken[name] = (run.info.status, run.data.params, run.data.tags, history, artifacts)
+    return taken
+
+
+def study_names(url: str) -> list[str]:
+    """The names of the Optuna studies in the storage at `url`."""
+    import optuna
+
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        return sorted(summary.study_name for summary in storage.get_all_studies())
+    finally:
+        storage.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
@@ -11,7 +12,7 @@ import ivory
 from ivory.config.loader import load_text
 from ivory.errors import ConfigError
 from tests.conftest import write
-from tests.tuning.conftest import mlflow_client, runs_of
+from tests.tuning.conftest import mlflow_client, runs_of, snapshot, study_names
 
 
 def storage(directory: Path) -> str:
@@ -114,6 +115,94 @@ def test_resuming_by_number_continues_the_study_and_its_run(toy: Path) -> None:
     assert client.create_study("toy").optimize(n_trials=1).study_name == "toy.xy.study#1"
     with pytest.raises(ConfigError, match=r"there is no study#5 to resume; a new study would be"):
         client.create_study("toy", run_number=5).optimize(n_trials=1)
+
+
+@pytest.mark.parametrize(
+    "resumed",
+    [
+        pytest.param("by_number", id="run_number"),
+        pytest.param("same_object", id="optimize_again"),
+    ],
+)
+@pytest.mark.parametrize("other_exists", [pytest.param(False, id="new_file"), True])
+def test_resuming_in_another_storage_is_refused_and_changes_nothing(
+    toy: Path, resumed: str, other_exists: bool
+) -> None:
+    # study#0 lives in optuna.db; the other storage is a new file, or one holding another study.
+    client = ivory.create_client(toy)
+    first = client.create_study("toy")
+    first.optimize(n_trials=2)
+    other = f"sqlite:///{toy / 'other.db'}"
+    if other_exists:
+        optuna.create_study(study_name="unrelated", storage=other)
+    before = snapshot(toy, "toy")
+
+    # Resume it there: refused, naming the study, both storages and the fix.
+    study = client.create_study("toy", run_number=0) if resumed == "by_number" else first
+    study.tuner.storage = other
+    message = (
+        f"run_number: study#0 has no Optuna study named 'toy.xy.study#0' in {other} (study#0 is "
+        f"in {storage(toy.resolve())}); resume it with that storage (--storage), or leave out "
+        "the number to start a new study"
+    )
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        study.optimize(n_trials=1)
+
+    # Nothing changed: no Optuna study (nor file) made there, the MLflow runs as they were.
+    assert (toy / "other.db").exists() == other_exists
+    if other_exists:
+        assert study_names(other) == ["unrelated"]
+    assert study_names(storage(toy)) == ["toy.xy.study#0"]
+    assert snapshot(toy, "toy") == before
+
+
+def test_resuming_with_another_suggest_is_refused_and_changes_nothing(toy: Path) -> None:
+    client = ivory.create_client(toy)
+    client.create_study("toy").optimize(n_trials=2)
+    before = snapshot(toy, "toy")
+
+    study = client.create_study("toy", run_number=0, x="float(-1, 1)")
+    message = (
+        "run_number: study#0 has no Optuna study named 'toy.x.study#0' in "
+        f"{storage(toy.resolve())} (study#0 optimizes the suggest 'xy'); resume it with that "
+        "suggest, or leave out the number to start a new study"
+    )
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        study.optimize(n_trials=1)
+    assert study_names(storage(toy)) == ["toy.xy.study#0"]
+    assert snapshot(toy, "toy") == before
+
+
+def test_resuming_a_namesake_of_another_tracking_store_is_refused(toy: Path) -> None:
+    client = ivory.create_client(toy)
+    client.create_study("toy").optimize(n_trials=1)
+    before = snapshot(toy, "toy")
+    run_id = client.get_run_id("toy", study=0)
+
+    # other.db holds a study of the same name, made by ivory with another tracking store.
+    other = f"sqlite:///{toy / 'other.db'}"
+    namesake = optuna.create_study(study_name="toy.xy.study#0", storage=other)
+    namesake.set_user_attr("run_id", "f00d")
+    study = client.create_study("toy", run_number=0)
+    study.tuner.storage = other
+    message = (
+        f"run_number: the Optuna study 'toy.xy.study#0' in {other} belongs to the run f00d, not "
+        f"to study#0 of this tracking store ({run_id}): was it made with another tracking store? "
+        "Use the storage of this tracking store, or leave out the number to start a new study"
+    )
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        study.optimize(n_trials=1)
+    assert optuna.load_study(study_name="toy.xy.study#0", storage=other).trials == []
+    assert snapshot(toy, "toy") == before
+
+
+def test_an_untracked_study_resumes_only_a_study_of_its_storage(toy: Path) -> None:
+    client = ivory.create_client(toy, tracker=False)
+    client.create_study("toy").optimize(n_trials=1)
+    message = "there is no study#5 to resume; a new study would be study#1"
+    with pytest.raises(ConfigError, match=f"^run_number: {re.escape(message)} "):
+        client.create_study("toy", run_number=5).optimize(n_trials=1)
+    assert study_names(storage(toy)) == ["toy.xy.study#0"]
 
 
 def test_pruned_trials_end_killed_with_a_tag(toy: Path) -> None:

@@ -8,6 +8,7 @@ hand); without that variable the test is skipped, saying so.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,8 +20,10 @@ from pathlib import Path
 import optuna
 import pytest
 
+import ivory
+from ivory.errors import ConfigError
 from tests.conftest import write
-from tests.tuning.conftest import mlflow_client, runs_of
+from tests.tuning.conftest import mlflow_client, runs_of, snapshot, study_names
 
 POSTGRES = os.environ.get("IVORY_TEST_POSTGRES_URL", "")
 
@@ -102,6 +105,29 @@ def test_three_workers_share_one_postgres_study(toy: Path, postgres: str) -> Non
         assert run.info.status == "FINISHED"
     assert runs["study#0"].info.status == "FINISHED"
     assert runs["study#0"].data.metrics["n_complete"] == 12
+
+
+def test_resuming_in_a_server_storage_without_the_study_masks_its_password(
+    toy: Path, postgres: str
+) -> None:
+    client = ivory.create_client(toy)
+    client.create_study("toy").optimize(n_trials=1)
+    before = snapshot(toy, "toy")
+
+    # The server trusts loopback connections: the password is only there to be masked.
+    url = postgres.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
+    study = client.create_study("toy", run_number=0)
+    study.tuner.storage = url
+    shown = url.replace(":s3cret@", ":***@")
+    message = (
+        f"run_number: study#0 has no Optuna study named 'toy.xy.study#0' in {shown} (study#0 is "
+        f"in sqlite:///{toy.resolve() / 'optuna.db'}); resume it with that storage (--storage), "
+        "or leave out the number to start a new study"
+    )
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        study.optimize(n_trials=1)
+    assert study_names(postgres) == []
+    assert snapshot(toy, "toy") == before
 
 
 def test_a_killed_workers_trial_is_failed_retried_and_its_run_ended(toy: Path) -> None:
