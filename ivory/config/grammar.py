@@ -209,10 +209,13 @@ def parse_distribution(text: str, name: str | None = None) -> Distribution:
     call = parser.call(start, end)
     if call is None or call.name not in DISTRIBUTION_FUNCTIONS:
         at = call.start if call is not None else start
+        called = call.name.lower() if call is not None else ""
+        close = difflib.get_close_matches(called, DISTRIBUTION_FUNCTIONS, n=1, cutoff=0.75)
         raise parser.error(
             at,
             "expected a distribution: int(low, high[, step=S][, log]), "
-            "float(low, high[, step=S][, log]) or choice(v1, v2, ...)",
+            "float(low, high[, step=S][, log]) or choice(v1, v2, ...)"
+            + (f"; did you mean {close[0]}?" if close else ""),
         )
     if call.name == "choice":
         if not call.args:

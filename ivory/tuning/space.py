@@ -22,7 +22,9 @@ persist in any storage, and turned back into real values for the run.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +32,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ivory.config.grammar import (
+    DISTRIBUTION_FUNCTIONS,
     CategoricalDistribution,
     Distribution,
     FloatDistribution,
@@ -62,6 +65,7 @@ __all__ = [
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _PLAIN = (str, int, float, bool, type(None))
+_CALLED = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ def read_updates(
             issues += found
             if not found:
                 parameters.append(Parameter(name, checked, name, source))
-        elif isinstance(value, str) and is_distribution(value):
+        elif isinstance(value, str) and _meant_as_distribution(value):
             parameter, found = _read_distribution(name, value, name, source, named=True)
             issues += found
             if parameter is not None:
@@ -325,6 +329,23 @@ def read_updates(
         else:
             fixed[name] = value
     return Space(tuple(parameters)), fixed, issues
+
+
+def _meant_as_distribution(text: str) -> bool:
+    """Whether `text` is written as a distribution, or as a malformed one.
+
+    A call of int, float or choice, even unclosed (``int(2,``), or of a name close to one
+    (``flaot(1, 2)``), is read as a distribution, so that it fails with a caret under the bad
+    character instead of reaching its field as text.
+    """
+    if is_distribution(text):
+        return True
+    match = _CALLED.match(text)
+    if match is None:
+        return False
+    name = match["name"].lower()
+    close = difflib.get_close_matches(name, DISTRIBUTION_FUNCTIONS, n=1, cutoff=0.75)
+    return name in DISTRIBUTION_FUNCTIONS or bool(close)
 
 
 # Checking distributions.

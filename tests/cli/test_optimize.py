@@ -89,6 +89,11 @@ def test_fixed_updates_and_resume_by_number(runner: CliRunner, toy: Path) -> Non
     assert runs["run#0"].data.params["trainer.epochs"] == "2"
 
 
+def _lines(*lines: str) -> str:
+    """A pattern matching exactly these error lines as the command prints them, nothing else."""
+    return "^" + "".join(re.escape(f"error: {line}\n") for line in lines) + "$"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -100,6 +105,34 @@ def test_fixed_updates_and_resume_by_number(runner: CliRunner, toy: Path) -> Non
         pytest.param(["forest"], r"no suggest 'forest' \(suggests: xy\)", id="unknown_suggest"),
         pytest.param(["xy", "fold"], r"fold: expected NAME=DIST or NAME=VALUE", id="stray_item"),
         pytest.param(["xy", "epoch=2"], r"unknown name 'epoch'", id="unknown_fixed_update"),
+        pytest.param(
+            ["xy", "y=int(2,"],
+            _lines(
+                "y=int(2,: this '(' is never closed",
+                "    y=int(2,",
+                "         ^",
+            ),
+            id="unclosed_parenthesis",
+        ),
+        pytest.param(
+            ["xy", "x=flaot(1,2)"],
+            _lines(
+                "x=flaot(1,2): expected a distribution: int(low, high[, step=S][, log]), "
+                "float(low, high[, step=S][, log]) or choice(v1, v2, ...); did you mean float?",
+                "    x=flaot(1,2)",
+                "      ^",
+            ),
+            id="unknown_distribution",
+        ),
+        pytest.param(
+            ["xy", "y=int(1,5,stp=2)"],
+            _lines(
+                "y=int(1,5,stp=2): unknown keyword 'stp' of int(...); int(...) takes step, log",
+                "    y=int(1,5,stp=2)",
+                "              ^",
+            ),
+            id="unknown_keyword",
+        ),
     ],
 )
 def test_bad_command_lines_exit_2_before_anything_is_stored(

@@ -78,6 +78,45 @@ def test_read_updates_splits_distributions_from_fixed_values() -> None:
     assert fixed == {"fold": "2", "lr": 0.1}
 
 
+_EXPECTED = (
+    "expected a distribution: int(low, high[, step=S][, log]), float(low, high[, step=S][, log]) "
+    "or choice(v1, v2, ...)"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "caret"),
+    [
+        pytest.param("int(2,", "this '(' is never closed", "     ^", id="unclosed_int"),
+        pytest.param("choice(a, b", "this '(' is never closed", "        ^", id="unclosed_choice"),
+        pytest.param(
+            "flaot(1, 2)", f"{_EXPECTED}; did you mean float?", "  ^", id="misspelled_float"
+        ),
+        pytest.param("Int(1, 2)", f"{_EXPECTED}; did you mean int?", "  ^", id="capitalised_int"),
+        pytest.param(
+            "int(1, 5, stp=2)",
+            "unknown keyword 'stp' of int(...); int(...) takes step, log",
+            "            ^",
+            id="unknown_keyword",
+        ),
+    ],
+)
+def test_read_updates_reads_a_malformed_distribution_as_one(
+    value: str, message: str, caret: str
+) -> None:
+    space, fixed, issues = read_updates({"x": value})
+    assert (list(space), fixed) == ([], {})
+    assert [(i.path, i.source, i.message) for i in issues] == [
+        ("x", f"x={value}", f"{message}\n    x={value}\n    {caret}")
+    ]
+
+
+@pytest.mark.parametrize("value", ["range(0, 4)", "note(a, b)", "(1, 2)", "in the box"])
+def test_read_updates_keeps_other_calls_as_fixed_values(value: str) -> None:
+    space, fixed, issues = read_updates({"x": value})
+    assert (list(space), fixed, issues) == ([], {"x": value}, [])
+
+
 def test_a_flow_mapping_that_splits_a_distribution_says_how_to_write_it() -> None:
     _, issues = read_space({"x": "float(0", "1)": None}, ("study", "objective", "s"), SourceMap())
     assert "quote the distribution" in issues[0].message
