@@ -568,7 +568,7 @@ class Study(Task):
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not complete:
             return
-        plots = _plots(study, len(complete))
+        plots = _plots(study, complete)
         if not plots:
             return
         tracker = self.tracker
@@ -673,8 +673,11 @@ def _close(figure: Any) -> None:
     plt.close(figure)
 
 
-def _plots(study: optuna.Study, complete: int) -> dict[str, Any]:
-    """The figures to save, by file name; a plot that cannot be drawn is left out."""
+def _plots(study: optuna.Study, complete: list[FrozenTrial]) -> dict[str, Any]:
+    """The figures to save, by file name; a plot that cannot be drawn or means nothing is left out.
+
+    Optuna's warnings while drawing (a caveat about few trials per branch) are logged, not shown.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -682,22 +685,42 @@ def _plots(study: optuna.Study, complete: int) -> dict[str, Any]:
     from optuna.visualization import matplotlib as plots
 
     figures: dict[str, Any] = {}
-    makers: list[tuple[str, Callable[..., Any], int]] = [
-        ("optimization_history.png", plots.plot_optimization_history, 1),
-        ("param_importances.png", plots.plot_param_importances, 2),
+    makers: list[tuple[str, Callable[..., Any], str | None]] = [
+        ("optimization_history.png", plots.plot_optimization_history, None),
+        ("param_importances.png", plots.plot_param_importances, _no_importances(complete)),
     ]
-    for filename, make, needed in makers:
-        if complete < needed:
+    for filename, make, skipped in makers:
+        if skipped is not None:
+            logger.info("no %s for %s: %s", filename, study.study_name, skipped)
             continue
+
+        # Draw, keeping Optuna's warnings for the log.
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 warnings.simplefilter("ignore", ExperimentalWarning)
                 axes = make(study)
         except Exception as exc:
             logger.warning("cannot draw %s for %s: %s", filename, study.study_name, exc)
             continue
+        for warning in caught:
+            logger.info("%s for %s: %s", filename, study.study_name, warning.message)
         figures[filename] = axes.figure
     return figures
+
+
+def _no_importances(complete: list[FrozenTrial]) -> str | None:
+    """Why parameter importances of the complete trials would mean nothing, or None."""
+    if len(complete) < 2:
+        return "one complete trial only"
+    values = {trial.values[0] for trial in complete}
+    if len(values) < 2:
+        return f"all {len(complete)} complete trials have the same value {values.pop():.6g}"
+    names = {name for trial in complete for name in trial.params}
+    if len(names) < 2:
+        sampled = f"only {next(iter(names))!r}" if names else "no parameter"
+        return f"{sampled} is sampled; importances compare two parameters or more"
+    return None
 
 
 def check_resumed(study: optuna.Study, suggest: Suggest, hint: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -62,6 +63,37 @@ def test_trials_are_nested_runs_linked_both_ways(toy: Path) -> None:
     }
     assert study.best_params == best.params
     assert study.best_value == best.value
+
+
+@pytest.mark.parametrize(
+    ("space", "reason"),
+    [
+        pytest.param(
+            {"seed": "int(0, 9)", "betas": "choice([0.9, 0.999], [0.8, 0.9])"},
+            "all 3 complete trials have the same value 10.2",
+            id="constant_objective",
+        ),
+        pytest.param(
+            {"x": "float(-1.0, 1.0)"},
+            "only 'x' is sampled; importances compare two parameters or more",
+            id="single_parameter",
+        ),
+    ],
+)
+def test_meaningless_importances_are_skipped_without_a_warning(
+    toy: Path, caplog: pytest.LogCaptureFixture, space: dict[str, str], reason: str
+) -> None:
+    # Warnings are errors here: one leaking from Optuna's importances would fail the test.
+    study = ivory.create_client(toy).create_study("toy", space)
+    with caplog.at_level(logging.INFO, logger="ivory.core.study"):
+        optimized = study.optimize(n_trials=3)
+
+    assert [t.state.name for t in optimized.trials] == ["COMPLETE"] * 3
+    artifacts = {a.path for a in mlflow_client(toy).list_artifacts(study.id, "plots")}
+    assert artifacts == {"plots/optimization_history.png"}
+    skipped = f"no param_importances.png for {optimized.study_name}: {reason}"
+    assert skipped in caplog.messages
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_sqlite_storage_has_a_write_ahead_log_synced_at_checkpoints(toy: Path) -> None:
