@@ -148,6 +148,27 @@ def test_missing_values_are_placeholders_not_errors(project: Path) -> None:
     assert lines(project, "x.yaml", text) == []
 
 
+def test_b27_keys_that_collide_once_flattened_are_found_by_validation(project: Path) -> None:
+    text = """
+    trainer:
+    model:
+      "dropout.p": 0.1
+      dropout: {p: 0.5}
+    metrics_cfg: {"MAP@k": 10, "MAP_k": 5}
+    学习率: 0.01
+    """
+    assert lines(project, "x.yaml", text) == [
+        "configs/x.yaml:4:16: run.model.dropout.p: flattens to the tracker key 'model.dropout.p', "
+        "as run.model.dropout\\.p does; rename one of them",
+        "configs/x.yaml:5:37: run.metrics_cfg.MAP_k: flattens to the tracker key "
+        "'metrics_cfg.MAP_k', as run.metrics_cfg.MAP@k does (characters MLflow refuses in keys "
+        "become '_'); rename one of them",
+    ]
+    # Without the keys that clash, each is tracked under a key of its own (MAP@k as MAP_k).
+    fixed = [line for line in text.splitlines() if "dropout.p" not in line]
+    assert lines(project, "y.yaml", "\n".join(fixed).replace(', "MAP_k": 5', "")) == []
+
+
 def test_every_problem_of_every_file(project: Path) -> None:
     write(project, "configs/a.yaml", "monitor: {metric: mse, mode: low}\nfold: 0\n")
     write(project, "configs/b.yaml", "monitor: {metric: mse, mode: min}\n")

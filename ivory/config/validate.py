@@ -1,13 +1,13 @@
 """Checking parameter files without building anything: what ``ivory validate`` runs.
 
-Every file is loaded, composed and put in full form, then checked the way creating a run would
-check it (constructor names, arguments against each constructor's schema, references and their
-cycles, interpolations), and against the experiment's typed schema when it declares one. The
-``study`` section's search spaces are checked against the run's parameters, and so are overrides
-given to check (``ivory validate --set fold=0-4``: every value of a sweep). Nothing is built,
-nothing is tracked, and the modules of MLflow, Optuna and torch are never imported: a constructor
-that lives in one of them is checked by name and against its package's files only
-(`DEFERRED_MODULES`, `static_refusal`).
+Every file is loaded, composed and put in full form, then checked the way creating a run would check
+it (constructor names, arguments against each constructor's schema, references and their cycles,
+interpolations), and against the experiment's typed schema when it declares one. Each parameter must
+also have a tracker key of its own. The ``study`` section's search spaces are checked against the
+run's parameters, and so are overrides given to check (``ivory validate --set fold=0-4``: every
+value of a sweep). Nothing is built, nothing is tracked, and the modules of MLflow, Optuna and torch
+are never imported: a constructor that lives in one of them is checked by name and against its
+package's files only (`DEFERRED_MODULES`, `static_refusal`).
 
 Every problem of every file is reported, each with the file, line and column of its node and
 the dotted path that an override would use.
@@ -190,15 +190,32 @@ def validate_file(
     except ConfigError as exc:
         return _located(exc.issues, str(file))
 
-    # Check the members as creating a run would, then the typed schema and the sections.
-    params, issues = _check_members(tree, sources, used)
-    issues += _check_study(tree, sources, used, spaces=params is not None)
-    if params is not None:
-        # Checked on a valid run only, so that a problem of the file is reported once.
-        issues += _check_typed(params, sources, used)
-        if overrides:
-            issues += _check_overrides(tree, sources, used, overrides)
+    # Check it as creating and tracking its runs would.
+    issues = _check_tree(tree, sources, used, overrides or {})
     return _located(_unique(_sorted(issues)), str(file))
+
+
+def _check_tree(
+    tree: dict[str, Any],
+    sources: SourceMap,
+    registry: CheckingRegistry,
+    overrides: Mapping[str, str],
+) -> list[ConfigIssue]:
+    """Every problem of a file in full form (see `validate_file`)."""
+    # Check the members as creating a run would.
+    params, issues = _check_members(tree, sources, registry)
+
+    # What tracking a run needs beyond valid members: a tracker key per value.
+    issues += _check_keys(tree, sources)
+
+    # The study, the overrides and the typed schema, on a valid run only, so that a problem of
+    # the file is reported once.
+    issues += _check_study(tree, sources, registry, spaces=params is not None)
+    if params is not None:
+        issues += _check_typed(params, sources, registry)
+        if overrides:
+            issues += _check_overrides(tree, sources, registry, overrides)
+    return issues
 
 
 class CheckingRegistry(Registry):
@@ -479,6 +496,20 @@ def _check_overrides(
                 if str(issue) not in seen and issue.path not in missing:
                     seen.add(str(issue))
                     issues.append(issue)
+    return issues
+
+
+def _check_keys(tree: dict[str, Any], sources: SourceMap) -> list[ConfigIssue]:
+    """Every parameter of the sections a run tracks must have a tracker key of its own."""
+    from ivory.tracking.flatten import key_problems
+
+    issues: list[ConfigIssue] = []
+    for section in ("run", "task", "study"):
+        node = tree.get(section)
+        if isinstance(node, dict):
+            for path, message in key_problems(node, prefix=section):
+                full = (section, *path)
+                issues.append(ConfigIssue(format_path(full), message, sources.find(full)))
     return issues
 
 

@@ -30,7 +30,14 @@ from ivory.config.dump import to_serializable
 from ivory.config.paths import Path, format_path
 from ivory.errors import ConfigError, ConfigIssue, IvoryWarning
 
-__all__ = ["MAX_KEY_LENGTH", "MAX_VALUE_LENGTH", "flatten", "format_value", "tracker_key"]
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_VALUE_LENGTH",
+    "flatten",
+    "format_value",
+    "key_problems",
+    "tracker_key",
+]
 
 MAX_KEY_LENGTH = 250
 MAX_VALUE_LENGTH = 6000
@@ -51,48 +58,73 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> tuple[dict[str, str], dic
     Raises:
         ConfigError: Two paths flatten to the same key, or a key is too long.
     """
+    leaves = list(_leaves(to_serializable(tree), ()))
+    problems = _key_problems(leaves, prefix)
+    if problems:
+        raise ConfigError(
+            [ConfigIssue(_shown(path, prefix), message) for path, message in problems]
+        )
     flat: dict[str, str] = {}
-    origin: dict[str, Path] = {}
     renamed: dict[str, str] = {}
-    issues: list[ConfigIssue] = []
-    for path, value in _leaves(to_serializable(tree), ()):
+    for path, value in leaves:
         raw = ".".join(str(segment) for segment in path)
         key = tracker_key(raw)
-        shown = format_path((prefix, *path) if prefix else path)
-        if key in origin:
-            other = format_path((prefix, *origin[key]) if prefix else origin[key])
-            why = _why(raw, origin[key])
-            issues.append(
-                ConfigIssue(
-                    shown,
-                    f"flattens to the tracker key {key!r}, as {other} does{why}; "
-                    "rename one of them",
-                )
-            )
-            continue
-        if len(key) > MAX_KEY_LENGTH:
-            issues.append(
-                ConfigIssue(
-                    shown, f"the tracker key is {len(key)} characters long (limit {MAX_KEY_LENGTH})"
-                )
-            )
-            continue
-        origin[key] = path
         if key != raw:
             renamed[key] = format_path(path)
         text = format_value(value)
         if len(text) > MAX_VALUE_LENGTH:
             warnings.warn(
-                f"{shown}: value of {len(text)} characters cut to the tracker's limit of "
-                f"{MAX_VALUE_LENGTH}; params.yaml keeps it whole",
+                f"{_shown(path, prefix)}: value of {len(text)} characters cut to the tracker's "
+                f"limit of {MAX_VALUE_LENGTH}; params.yaml keeps it whole",
                 IvoryWarning,
                 stacklevel=3,
             )
             text = text[: MAX_VALUE_LENGTH - len(TRUNCATED)] + TRUNCATED
         flat[key] = text
-    if issues:
-        raise ConfigError(issues)
     return flat, renamed
+
+
+def key_problems(tree: dict[str, Any], prefix: str = "") -> list[tuple[Path, str]]:
+    """The paths of `tree` that cannot be tracked, each with why: `flatten`'s errors, unraised.
+
+    Args:
+        tree: A section of parameters.
+        prefix: The section name, used in the paths that messages name.
+
+    Returns:
+        ``(path in tree, message)`` for every path whose key another path already has (the
+        message names both), or whose key is too long.
+
+    Example:
+        >>> for path, message in key_problems({"a@b": 1, "a_b": 2}):
+        ...     print(path, message.split(" (")[0])
+        ('a_b',) flattens to the tracker key 'a_b', as a@b does
+    """
+    return _key_problems(list(_leaves(to_serializable(tree), ())), prefix)
+
+
+def _key_problems(leaves: list[tuple[Path, Any]], prefix: str) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
+    origin: dict[str, Path] = {}
+    for path, _ in leaves:
+        raw = ".".join(str(segment) for segment in path)
+        key = tracker_key(raw)
+        if key in origin:
+            other = _shown(origin[key], prefix)
+            why = _why(raw, origin[key])
+            message = f"flattens to the tracker key {key!r}, as {other} does{why}"
+            problems.append((path, f"{message}; rename one of them"))
+        elif len(key) > MAX_KEY_LENGTH:
+            problems.append(
+                (path, f"the tracker key is {len(key)} characters long (limit {MAX_KEY_LENGTH})")
+            )
+        else:
+            origin[key] = path
+    return problems
+
+
+def _shown(path: Path, prefix: str) -> str:
+    return format_path((prefix, *path) if prefix else path)
 
 
 def tracker_key(text: str) -> str:
