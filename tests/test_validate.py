@@ -135,6 +135,21 @@ def test_every_bundled_config_is_valid() -> None:
             ["configs/x.yaml:1:10: extends: no file base_that_is_not_there.yaml next to x.yaml"],
             id="extends-missing",
         ),
+        pytest.param(
+            """
+            library: sklearn
+            estimator: {model: sklearn.ensemble.RandomForestRegressor}
+            metrics: {mse: , r2: sklearn.metrics.r2_scor, mape: }
+            """,
+            [
+                "configs/x.yaml:3:22: run.metrics.r2: cannot import 'sklearn.metrics.r2_scor': "
+                "'sklearn.metrics' has no attribute 'r2_scor'; did you mean "
+                "'sklearn.metrics.r2_score' or",
+                "configs/x.yaml:3:47: run.metrics.mape: no known metric is called 'mape'; give its "
+                "function (known: mse, rmse, mae, r2, accuracy, log_loss, f1) (got null)",
+            ],
+            id="metric-functions",
+        ),
     ],
 )
 def test_problems_with_file_line_and_path(project: Path, text: str, expected: list[str]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
@@ -70,8 +71,12 @@ class Metrics:
 
     @classmethod
     def __ivory_schema__(cls, kwargs: Mapping[str, Any]) -> Any:
-        """Each key is a metric whose value is empty, a name or a callable."""
-        return None
+        """One field per metric: empty for a known metric, a function's name, or a callable.
+
+        A name is resolved when the parameters are validated (`CallableName`), so a typo is
+        reported at its metric before anything is built.
+        """
+        return _schema(tuple(str(name) for name in kwargs))
 
     def on_epoch_begin(self, run: Any) -> None:
         """Start a new epoch's values."""
@@ -164,20 +169,57 @@ class Metrics:
         return f"Metrics({', '.join(f'{k}={v:.4g}' for k, v in self.values.items())})"
 
 
+@functools.lru_cache(maxsize=64)
+def _schema(names: tuple[str, ...]) -> Any:
+    import pydantic
+
+    from ivory.config.schema import CallableName
+
+    # Metric names are keys of the node, not identifiers: each field goes by its alias.
+    fields: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        marker = CallableName("function", empty=KNOWN_METRICS.get(name))
+        check = pydantic.PlainValidator(functools.partial(_spec, name))
+        annotation = Annotated[str | MetricFunction | None, check, marker]
+        fields[f"metric_{i}"] = (annotation, pydantic.Field(None, alias=name))
+    config = pydantic.ConfigDict(
+        extra="allow", arbitrary_types_allowed=True, protected_namespaces=()
+    )
+    return pydantic.create_model("Metrics", __config__=config, **fields)
+
+
+def _spec(name: str, spec: Any) -> Any:
+    """The value of metric `name` as given, when it is one a metric takes."""
+    problem = _problem(name, spec)
+    if problem is not None:
+        raise ValueError(problem)
+    return spec
+
+
+def _problem(name: str, spec: Any) -> str | None:
+    if spec is None and name not in KNOWN_METRICS:
+        return (
+            f"no known metric is called {name!r}; give its function (known: "
+            f"{', '.join(KNOWN_METRICS)})"
+        )
+    if spec is None or isinstance(spec, str) or callable(spec):
+        return None
+    return (
+        "expected nothing (a known metric), the registered name or import path of a function, "
+        "or a function"
+    )
+
+
 def _function(name: str, spec: str | MetricFunction | None) -> MetricFunction:
     from ivory.errors import RegistryError
     from ivory.registry import registry
 
     if callable(spec):
         return spec
-    if spec is None:
-        if name not in KNOWN_METRICS:
-            raise RegistryError(
-                f"metrics.{name}: no known metric is called {name!r}; give its function "
-                f"(known: {', '.join(KNOWN_METRICS)})"
-            )
-        spec = KNOWN_METRICS[name]
-    function = registry.get(spec)
+    problem = _problem(name, spec)
+    if problem is not None:
+        raise RegistryError(f"metrics.{name}: {problem} (got {spec!r})")
+    function = registry.get(spec if spec is not None else KNOWN_METRICS[name])
     if not callable(function):
         raise RegistryError(f"metrics.{name}: {spec!r} is not callable")
     return function  # type: ignore[no-any-return]

@@ -2,8 +2,9 @@
 
 `check_members` walks a section once and reports every problem it finds; it builds nothing.
 Constructor names are resolved through the registry (which imports the constructor's module, but
-calls nothing), so a typo, a refused import path or a bad argument is found before any member is
-built.
+calls nothing), and so are the names of functions that arguments give (fields marked
+`CallableName`, such as the metrics), so a typo, a refused import path or a bad argument is found
+before any member is built.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from ivory.config.schema import no_value, validate_kwargs
 from ivory.errors import RegistryError
 from ivory.registry import Registry
 
-__all__ = ["Issue", "builds_objects", "check_members", "member_order", "references_in"]
+__all__ = [
+    "Issue",
+    "builds_objects",
+    "check_members",
+    "member_order",
+    "name_refusal",
+    "references_in",
+]
 
 
 @dataclass
@@ -202,9 +210,40 @@ def _check_constructor(
     result = validate_kwargs(constructor, checked, deferred, partial=kind == "def")
     for loc, message, value in result.issues:
         issues.append(Issue((*path, *loc), message, value))
+
+    # Resolve the names of functions and classes that arguments give (metrics: {r2: NAME}).
+    for loc, target, marker in result.names:
+        if is_reference(target) or is_missing(target):
+            continue
+        refusal = name_refusal(registry, target, marker.kind)
+        if refusal is not None:
+            value = _value_at(checked, loc)
+            if value is None:
+                refusal += f" (an empty value stands for {target!r})"
+            issues.append(Issue((*path, *loc), refusal, value))
     if result.issues:
         return {kind: name, **checked}
     return {kind: name, **{key: result.plain.get(key, value) for key, value in checked.items()}}
+
+
+def name_refusal(registry: Registry, name: str, kind: str = "function") -> str | None:
+    """Why `name` names no function (or no class, by `kind`), or None when it names one.
+
+    The name is judged as ``ivory validate`` judges it: an import path into a module not imported
+    yet from its package's files (`ivory.config.validate.CheckingRegistry.name_refusal`), so that
+    checking parameters imports nothing; the constructor that takes the name imports it when it
+    is built.
+
+    Example:
+        >>> from ivory.registry import registry
+        >>> name_refusal(registry, "math.sqrt") is None
+        True
+        >>> name_refusal(registry, "math.pi")
+        "'math.pi' is a float, not a function"
+    """
+    from ivory.config.validate import CheckingRegistry
+
+    return CheckingRegistry(registry).name_refusal(name, kind)
 
 
 def builds_objects(value: Any) -> bool:

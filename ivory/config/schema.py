@@ -23,13 +23,14 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 
 __all__ = [
+    "CallableName",
     "NodeResult",
     "accepts_str",
     "allows_none",
@@ -63,6 +64,26 @@ class NodeResult:
     typed: dict[str, Any] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)
     issues: list[tuple[Loc, str, Any]] = field(default_factory=list)
+    names: list[tuple[Loc, str, CallableName]] = field(default_factory=list)
+    """``(relative path, name, marker)`` of each value that names a callable (`CallableName`)."""
+
+
+@dataclass(frozen=True)
+class CallableName:
+    """Marks a field whose text names a function or a class (a registered name or an import path).
+
+    The constructor resolves such a name itself when it is called. Validation resolves it first,
+    through the registry the parameters are checked with, so that a typo is reported at the field
+    (``run.metrics.r2``) before anything is built. Put it in the field's ``Annotated`` metadata.
+
+    Attributes:
+        kind: ``function`` (anything callable) or ``class``.
+        empty: The name an empty value (null) stands for, checked the same way; None when an
+            empty value names nothing.
+    """
+
+    kind: Literal["function", "class"] = "function"
+    empty: str | None = None
 
 
 # Models.
@@ -317,9 +338,14 @@ def validate_kwargs(
     except ValidationError as exc:
         errors = list(exc.errors(include_url=False))
 
-    # Collect every issue, nested unknown keys included.
+    # Collect every issue, nested unknown keys included, and the names of callables that the
+    # valid keys give (resolved by the caller, so that a typo there is reported in this pass).
     extras = list(_nested_extras(model, given))
     result.issues = _issues(errors, extras, given, model, deferred, partial)
+    invalid = {loc[:1] for loc, _, _ in result.issues}
+    if () not in invalid:
+        named = _callable_names(model, given)
+        result.names = [item for item in named if item[0][:1] not in invalid]
     if result.issues:
         return result
     if instance is None:
@@ -368,7 +394,7 @@ def _issues(
             names = field_names(model) if len(loc) == 1 else []
             add(loc, _unknown_message(loc, names), error.get("input"))
         else:
-            add(loc, error["msg"], error.get("input"))
+            add(loc, _message(error), error.get("input"))
     for loc, names in extras:
         add(loc, _unknown_message(loc, names), _value_at(given, loc))
 
@@ -378,12 +404,23 @@ def _issues(
     return [(loc, _with_value(messages, value), value) for loc, (messages, value) in found]
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, without the ``Value error,`` it puts before a validator's own text."""
+    cause = (error.get("ctx") or {}).get("error")
+    if error["type"] == "value_error" and isinstance(cause, ValueError):
+        return str(cause)
+    return str(error["msg"])
+
+
 def _with_value(messages: list[str], value: Any) -> str:
     text = "; or ".join(messages)
     if value is _NO_VALUE or messages[0].startswith("unknown key"):
         return text
     if value is None:
-        return f"{text} (got null: the field is not optional)"
+        # Null fails a type check only when the field is not optional; a validator's own
+        # message says itself why null does not do.
+        hint = ": the field is not optional" if messages[0].startswith("Input should") else ""
+        return f"{text} (got null{hint})"
     return f"{text} (got {_show(value)})"
 
 
@@ -599,6 +636,62 @@ def _to_members(annotation: Any, value: Any) -> Any:
     if origin in _MAPPINGS and isinstance(value, Mapping) and len(args) == 2:
         return {k: _to_members(args[1], v) for k, v in value.items()}
     return value
+
+
+# Values that name callables.
+
+
+def _callable_names(
+    model: type[BaseModel], given: Mapping[str, Any]
+) -> Iterator[tuple[Loc, str, CallableName]]:
+    """Each value in `given` that a field marked `CallableName` holds, with its marker.
+
+    An empty value counts when the marker says what it stands for.
+    """
+    for key, annotation in _named_fields(model).items():
+        if key in given:
+            yield from _names_in(annotation, given[key], (key,))
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """The fields whose type holds a `CallableName` marker, by key."""
+    return {
+        key: _full(model.model_fields[name])
+        for key, name in _keys(model).items()
+        if _holds(_full(model.model_fields[name]), _is_name_marker, 0)
+    }
+
+
+def _is_name_marker(annotation: Any) -> bool:
+    return isinstance(annotation, CallableName)
+
+
+def _names_in(annotation: Any, value: Any, loc: Loc) -> Iterator[tuple[Loc, str, CallableName]]:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        markers = [item for item in args[1:] if isinstance(item, CallableName)]
+        if not markers:
+            yield from _names_in(args[0], value, loc)
+            return
+        name = value if isinstance(value, str) else markers[0].empty if value is None else None
+        if name:
+            yield loc, name, markers[0]
+        return
+    if origin in (Union, types.UnionType):
+        for arg in args:
+            found = list(_names_in(arg, value, loc))
+            if found:
+                yield from found
+                return
+        return
+    if origin in _SEQUENCES and isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _names_in(_item_type(origin, args, i), item, (*loc, i))
+    elif origin in _MAPPINGS and isinstance(value, Mapping) and len(args) == 2:
+        for key, item in value.items():
+            yield from _names_in(args[1], item, (*loc, key))
 
 
 # Field types, for overrides.

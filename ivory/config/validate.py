@@ -1,13 +1,13 @@
 """Checking parameter files without building anything: what ``ivory validate`` runs.
 
 Every file is loaded, composed and put in full form, then checked the way creating a run would check
-it (constructor names, arguments against each constructor's schema, references and their cycles,
-interpolations), and against the experiment's typed schema when it declares one. Each parameter must
-also have a tracker key of its own. The ``study`` section's search spaces are checked against the
-run's parameters, and so are overrides given to check (``ivory validate --set fold=0-4``: every
-value of a sweep). Nothing is built, nothing is tracked, and the modules of MLflow, Optuna and torch
-are never imported: a constructor that lives in one of them is checked by name and against its
-package's files only (`DEFERRED_MODULES`, `static_refusal`).
+it (constructor names, arguments against each constructor's schema, the functions that arguments
+name, references and their cycles, interpolations), and against the experiment's typed schema when
+it declares one. Each parameter must also have a tracker key of its own. The ``study`` section's
+search spaces are checked against the run's parameters, and so are overrides given to check (``ivory
+validate --set fold=0-4``: every value of a sweep). Nothing is built, nothing is tracked, and the
+modules of MLflow, Optuna and torch are never imported: a constructor that lives in one of them is
+checked by name and against its package's files only (`DEFERRED_MODULES`, `static_refusal`).
 
 Every problem of every file is reported, each with the file, line and column of its node and
 the dotted path that an override would use.
@@ -15,6 +15,7 @@ the dotted path that an override would use.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.util
 import logging
@@ -245,6 +246,39 @@ class CheckingRegistry(Registry):
             raise RegistryError(refusal)
         return _unchecked
 
+    def name_refusal(self, name: str, kind: str) -> str | None:
+        """Why `name` names no function (or class), judged without importing what is not imported.
+
+        An import path into a module not imported yet is judged from its package's files
+        (`static_refusal`), so checking ``metrics: {r2: sklearn.metrics.r2_score}`` imports
+        nothing; whether the object is callable is then left to the run. Only when the files
+        cannot tell is the module imported, unless it is deferred (`DEFERRED_MODULES`).
+        """
+        target = self._target(name)
+        if target is None or target.rpartition(".")[0] in sys.modules:
+            return self._import_refusal(name, kind)
+        refusal = self.check(name)
+        if refusal is not None:
+            return refusal
+        refusal, decided = _judged(target)
+        if decided or _deferred(target):
+            return refusal
+
+        # The files cannot tell (a module makes its names when asked): import, as a run would.
+        return self._import_refusal(name, kind)
+
+    def _import_refusal(self, name: str, kind: str) -> str | None:
+        """`name_refusal` by importing: the name is resolved, and the object judged."""
+        try:
+            found = super().get(name)
+        except RegistryError as exc:
+            return str(exc)
+        if kind == "class" and not isinstance(found, type):
+            return f"{name!r} is a {type(found).__name__}, not a class"
+        if not callable(found):
+            return f"{name!r} is a {type(found).__name__}, not a function"
+        return None
+
     def _target(self, name: str) -> str | None:
         """The import path that resolving `name` would import, or None when nothing would be."""
         key = self._find(name)
@@ -265,9 +299,8 @@ def _unchecked(**kwargs: Any) -> None:
     """Stands for a constructor whose module validation does not import."""
 
 
-@functools.lru_cache(maxsize=256)
 def static_refusal(path: str) -> str | None:
-    """Why an import path names nothing, judged from the package's files without importing it.
+    r"""Why an import path names nothing, judged from the package's files without importing it.
 
     Each segment must be a submodule (a file or a folder) or a name bound at the top level of the
     module before it. A module that makes its names dynamically (a module ``__getattr__``, a star
@@ -276,30 +309,55 @@ def static_refusal(path: str) -> str | None:
     Example:
         >>> static_refusal("json.decoder.JSONDecoder") is None
         True
-        >>> static_refusal("json.decodr.JSONDecoder")
-        "cannot import 'json.decodr.JSONDecoder': module 'json' has no 'decodr'"
+        >>> print(static_refusal("json.decodr.JSONDecoder").replace("; ", ";\n"))
+        cannot import 'json.decodr.JSONDecoder': 'json' has no attribute 'decodr';
+        did you mean 'json.decoder' or 'json.encoder'?
     """
+    return _judged(path)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _judged(path: str) -> tuple[str | None, bool]:
+    """``(refusal, decided)``: `static_refusal`, and whether the files decided it (not trusted)."""
     parts = path.split(".")
     try:
         spec = importlib.util.find_spec(parts[0])
     except (ImportError, ValueError):
         spec = None
     if spec is None:
-        return f"cannot import {path!r}: no module named {parts[0]!r}"
+        return f"cannot import {path!r}: no module named {parts[0]!r}", True
     origin = spec.origin
     locations = list(spec.submodule_search_locations or [])
     module = parts[0]
-    for part in parts[1:]:
+    for depth, part in enumerate(parts[1:], start=2):
         found = _submodule(locations, part)
         if found is not None:
             origin, locations = found
             module = f"{module}.{part}"
             continue
         names = _top_level_names(origin)
-        if names is None or part in names:
-            return None
-        return f"cannot import {path!r}: module {module!r} has no {part!r}"
-    return None
+        if names is None:
+            return None, False
+        if part in names:
+            # What lies beyond a name (an attribute, or a module imported under it) is trusted.
+            return None, depth == len(parts)
+
+        # Name what is there that comes close, as importing would.
+        message = f"cannot import {path!r}: {module!r} has no attribute {part!r}"
+        known = sorted(names | set(_submodules(locations)))
+        close = difflib.get_close_matches(part, [n for n in known if n[:1] != "_"], 3, 0.6)
+        if close:
+            message += "; did you mean " + " or ".join(repr(f"{module}.{c}") for c in close) + "?"
+        return message, True
+    return None, True
+
+
+def _submodules(locations: list[str]) -> Iterator[str]:
+    """The names of the submodules in a package's folders."""
+    for location in locations:
+        for entry in FilePath(location).iterdir():
+            if entry.suffix == ".py" or (entry.is_dir() and (entry / "__init__.py").is_file()):
+                yield entry.stem if entry.suffix == ".py" else entry.name
 
 
 def _submodule(locations: list[str], name: str) -> tuple[str | None, list[str]] | None:

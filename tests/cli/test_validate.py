@@ -95,6 +95,37 @@ def test_overrides_are_checked_with_the_file(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(
+            ["configs/diabetes.yaml", "--set", "metrics.r2=sklearn.metrics.r2_scor"],
+            [
+                "configs/diabetes.yaml: metrics.r2=sklearn.metrics.r2_scor: run.metrics.r2: "
+                "cannot import 'sklearn.metrics.r2_scor': 'sklearn.metrics' has no attribute "
+                "'r2_scor'; did you mean 'sklearn.metrics.r2_score' or "
+                "'sklearn.metrics.rand_score' or 'sklearn.metrics.f1_score'?"
+            ],
+            id="metric-function",
+        ),
+        pytest.param(
+            ["configs/digits.yaml", "--set", "metrics.bogus=1"],
+            [
+                "configs/digits.yaml: metrics.bogus=1: run.metrics.bogus: expected nothing (a "
+                "known metric), the registered name or import path of a function, or a function "
+                "(got 1)"
+            ],
+            id="metric-not-a-name",
+        ),
+    ],
+)
+def test_overrides_that_a_run_would_refuse(
+    project: Path, args: list[str], expected: list[str]
+) -> None:
+    code, out, _ = invoke(*args)
+    assert (code, out.splitlines()) == (1, expected)
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         pytest.param(["nowhere"], "error: nowhere: no such file or directory\n", id="no-path"),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ivory.config.schema import CallableName
 from ivory.registry import Registry
 
 CALLS: list[str] = []
@@ -257,6 +258,23 @@ class Picky:
         self.size = size
 
 
+class Wrapper:
+    """Names a class and functions by text, and imports them itself when called."""
+
+    def __init__(
+        self,
+        model: Annotated[str, CallableName("class")],
+        hooks: list[Annotated[str, CallableName()]] | None = None,
+        loss: Annotated[str | None, CallableName(empty="math.fsum")] = "math.fsum",
+    ) -> None:
+        from ivory.registry import registry
+
+        CALLS.append("wrapper")
+        self.model = model
+        self.hooks = [registry.get(hook) for hook in hooks or []]
+        self.loss = registry.get(loss or "math.fsum")
+
+
 def scale(x: float, factor: float = 2.0) -> float:
     return x * factor
 
@@ -278,6 +296,7 @@ CONSTRUCTORS: dict[str, Any] = {
     "early_stop": EarlyStop,
     "scale": scale,
     "picky": Picky,
+    "wrapper": Wrapper,
 }
 
 

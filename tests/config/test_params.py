@@ -437,3 +437,102 @@ def test_an_override_of_a_file_error_is_still_a_config_error(load: Load) -> None
     assert not isinstance(info.value, OverrideError)
     params, _ = experiment.create_params(in_features=2)
     assert params.run.head.in_features == 2
+
+
+# Names of functions, judged before anything is built.
+
+SPLIT = """
+node: {class: node}
+datasets:
+  class: ivory.data.Datasets
+  data: {class: ivory.data.SklearnData, name: diabetes, n_splits: 5}
+  fold: 0
+metrics:
+  class: ivory.callbacks.metrics.Metrics
+  mse:
+  r2: sklearn.metrics.r2_score
+"""
+
+CLOSE_TO_R2 = (
+    "cannot import 'sklearn.metrics.r2_scor': 'sklearn.metrics' has no attribute 'r2_scor'; "
+    "did you mean 'sklearn.metrics.r2_score' or 'sklearn.metrics.rand_score' or "
+    "'sklearn.metrics.f1_score'?"
+)
+METRIC_VALUES = (
+    "expected nothing (a known metric), the registered name or import path of a function, or a "
+    "function"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "expected"),
+    [
+        pytest.param(
+            SPLIT.replace("r2_score", "r2_scor"),
+            {},
+            ("run.metrics.r2", CLOSE_TO_R2, "x.yaml:9:7", "sklearn.metrics.r2_scor"),
+            id="metric-in-the-file",
+        ),
+        pytest.param(
+            SPLIT,
+            {"metrics.r2": Text("sklearn.metrics.r2_scor")},
+            (
+                "run.metrics.r2",
+                CLOSE_TO_R2,
+                "metrics.r2=sklearn.metrics.r2_scor",
+                "sklearn.metrics.r2_scor",
+            ),
+            id="metric-override",
+        ),
+        pytest.param(
+            SPLIT,
+            {"metrics.bogus": Text("1")},
+            ("run.metrics.bogus", f"{METRIC_VALUES} (got 1)", "metrics.bogus=1", 1),
+            id="metric-not-a-name",
+        ),
+        pytest.param(
+            SPLIT.replace("  mse:\n", "  mean_squared:\n"),
+            {},
+            (
+                "run.metrics.mean_squared",
+                "no known metric is called 'mean_squared'; give its function (known: mse, rmse, "
+                "mae, r2, accuracy, log_loss, f1) (got null)",
+                "x.yaml:8:3",
+                None,
+            ),
+            id="metric-unknown-and-empty",
+        ),
+        pytest.param(
+            SPLIT.replace("r2_score", "r2_score.__name__"),
+            {},
+            (
+                "run.metrics.r2",
+                "import path 'sklearn.metrics.r2_score.__name__' is not allowed: it names the "
+                "private '__name__'; use the public name, or add "
+                "'sklearn.metrics.r2_score.__name__' to 'allowed_modules' in client.yaml or call "
+                "ivory.registry.allow('sklearn.metrics.r2_score.__name__') if you trust it",
+                "x.yaml:9:7",
+                "sklearn.metrics.r2_score.__name__",
+            ),
+            id="metric-refused",
+        ),
+    ],
+)
+def test_names_are_checked_before_anything_is_built(
+    load: Load, text: str, args: dict[str, Any], expected: tuple[str, str, str, Any]
+) -> None:
+    experiment = load(text)
+    with pytest.raises(ConfigError) as info:
+        experiment.create_run(args)
+    (issue,) = info.value.issues
+    assert (issue.path, issue.message, issue.source, issue.value) == expected
+    assert isinstance(info.value, OverrideError) == bool(args)
+    assert CALLS == []
+
+
+def test_names_that_fit(load: Load) -> None:
+    experiment = load(
+        SPLIT.replace("  mse:\n", "  mse:\n  mae: sklearn.metrics.mean_absolute_error\n")
+    )
+    run = experiment.create_run()
+    assert list(run.metrics.functions) == ["mse", "mae", "r2"]

@@ -326,6 +326,63 @@ def test_def_nodes_bind_some_arguments(load: Load) -> None:
         load("fn: {def: scale, factr: 3}").create_params()
 
 
+# Values that name a function or a class.
+
+
+@pytest.mark.parametrize(
+    ("node", "path", "message"),
+    [
+        pytest.param(
+            "{class: wrapper, model: scale}",
+            "run.wrap.model",
+            "'scale' is a function, not a class",
+            id="a-function-for-a-class",
+        ),
+        pytest.param(
+            "{class: wrapper, model: ivory.data.Dta}",
+            "run.wrap.model",
+            "cannot import 'ivory.data.Dta': 'ivory.data' has no attribute 'Dta'; did you mean "
+            "'ivory.data.Data' or 'ivory.data.Dataset'?",
+            id="a-typo",
+        ),
+        pytest.param(
+            "{class: wrapper, model: nett}",
+            "run.wrap.model",
+            "unknown constructor name 'nett'; did you mean 'net'?",
+            id="a-registered-name",
+        ),
+        pytest.param(
+            "{class: wrapper, model: net, hooks: [math.sqrt, math.pi]}",
+            "run.wrap.hooks.1",
+            "'math.pi' is a float, not a function",
+            id="in-a-list",
+        ),
+        pytest.param(
+            "{class: wrapper, model: net, loss: math.tau}",
+            "run.wrap.loss",
+            "'math.tau' is a float, not a function",
+            id="optional",
+        ),
+    ],
+)
+def test_names_of_functions_and_classes_are_resolved(
+    load: Load, node: str, path: str, message: str
+) -> None:
+    experiment = load(f"wrap: {node}\n")
+    with pytest.raises(ConfigError) as info:
+        experiment.create_params()
+    assert [(issue.path, issue.message) for issue in info.value.issues] == [(path, message)]
+
+
+def test_an_empty_value_checks_the_name_it_stands_for(load: Load) -> None:
+    experiment = load("wrap: {class: wrapper, model: net, loss: null}\n")
+    params, _ = experiment.create_params()
+    assert params.run.wrap.to_dict() == {"class": "wrapper", "model": "net", "loss": None}
+    run = experiment.create_run()
+    assert run.wrap.loss.__name__ == "fsum"
+    assert run.wrap.hooks == []
+
+
 # B06: typing of override literals.
 
 
