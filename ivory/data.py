@@ -7,8 +7,9 @@ given validation fold, and `Datasets` holds the three.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -172,7 +173,7 @@ class Datasets:
 
     Args:
         data: The whole data set.
-        fold: The validation fold (0 to ``n_splits - 1``).
+        fold: The validation fold: 0 to ``n_splits - 1``, or -1 to validate on the test part.
         dataset: The factory that makes each `Dataset` (``def:`` in a parameter file).
     """
 
@@ -182,16 +183,26 @@ class Datasets:
         fold: int = 0,
         dataset: Callable[..., Dataset] = Dataset,
     ) -> None:
-        n_splits = int(data.fold.max()) + 1 if len(data.fold) else 0
-        if not 0 <= fold < max(n_splits, 1):
+        problem = _fold_problem(fold, *_folds(data))
+        if problem is not None:
             from ivory.errors import BuildError
 
-            raise BuildError(f"fold must be in 0..{n_splits - 1} for this data (got {fold})")
+            raise BuildError(f"fold: {problem} (got {fold})")
         self.data = data
         self.fold = fold
         self.train = dataset(data=data, mode="train", fold=fold)
         self.val = dataset(data=data, mode="val", fold=fold)
         self.test = dataset(data=data, mode="test", fold=fold)
+
+    @classmethod
+    def __ivory_schema__(cls, kwargs: Mapping[str, Any]) -> Any:
+        """The signature's fields, with `fold` held to the folds of `data` where they are known.
+
+        They are known for data built already, and for a data node that gives ``n_splits``
+        (``data: {class: ivory.data.SklearnData, name: diabetes, n_splits: 5}``), so that
+        ``fold=9`` is refused before anything is built. Otherwise the constructor checks.
+        """
+        return _datasets_schema(*_folds(kwargs.get("data")))
 
     def __getitem__(self, mode: str) -> Dataset:
         if mode not in ("train", "val", "test"):
@@ -202,3 +213,48 @@ class Datasets:
     def __repr__(self) -> str:
         sizes = f"train={len(self.train)}, val={len(self.val)}, test={len(self.test)}"
         return f"Datasets(fold={self.fold}, {sizes})"
+
+
+def _folds(data: Any) -> tuple[int | None, bool]:
+    """``(n_splits, whether there is a test part)`` of built data or of a data node.
+
+    `n_splits` is None when it cannot be known before the data is built.
+    """
+    if isinstance(data, Data):
+        built = int(data.fold.max()) + 1 if len(data.fold) else 0
+        return max(built, 1), bool((data.fold == TEST_FOLD).any())
+    if not isinstance(data, Mapping) or not any(key in data for key in ("class", "call")):
+        return None, True
+    given, test_size = data.get("n_splits"), data.get("test_size")
+    if not isinstance(given, int) or isinstance(given, bool) or given < 1:
+        return None, True
+    return given, not (isinstance(test_size, int | float) and test_size == 0)
+
+
+def _fold_problem(fold: int, n_splits: int | None, test_part: bool) -> str | None:
+    """What is wrong with `fold` for data of `n_splits` folds, or None."""
+    lowest = TEST_FOLD if test_part else 0
+    if n_splits is None or lowest <= fold < n_splits:
+        return None
+    test = ", -1 being the test part" if test_part else " (it has no test part)"
+    return f"must be in {lowest}..{n_splits - 1} for data with n_splits: {n_splits}{test}"
+
+
+@functools.lru_cache(maxsize=64)
+def _datasets_schema(n_splits: int | None, test_part: bool) -> Any:
+    import pydantic
+
+    from ivory.config.schema import signature_model
+
+    base = signature_model(Datasets)
+    if base is None or n_splits is None:
+        return base
+    check = pydantic.AfterValidator(functools.partial(_checked_fold, n_splits, test_part))
+    return pydantic.create_model("Datasets", __base__=base, fold=(Annotated[int, check], 0))
+
+
+def _checked_fold(n_splits: int, test_part: bool, fold: int) -> int:
+    problem = _fold_problem(fold, n_splits, test_part)
+    if problem is not None:
+        raise ValueError(problem)
+    return fold

@@ -150,6 +150,20 @@ def test_every_bundled_config_is_valid() -> None:
             ],
             id="metric-functions",
         ),
+        pytest.param(
+            """
+            library: sklearn
+            datasets:
+              data: {class: ivory.data.SklearnData, name: diabetes, n_splits: 3}
+              fold: 3
+            estimator: {model: sklearn.ensemble.RandomForestRegressor}
+            """,
+            [
+                "configs/x.yaml:4:9: run.datasets.fold: must be in -1..2 for data with n_splits: "
+                "3, -1 being the test part (got 3)"
+            ],
+            id="fold-out-of-range",
+        ),
     ],
 )
 def test_problems_with_file_line_and_path(project: Path, text: str, expected: list[str]) -> None:

@@ -98,6 +98,14 @@ def test_overrides_are_checked_with_the_file(project: Path) -> None:
     ("args", "expected"),
     [
         pytest.param(
+            ["configs/diabetes.yaml", "--set", "fold=9"],
+            [
+                "configs/diabetes.yaml: fold=9: run.datasets.fold: must be in -1..4 for data with "
+                "n_splits: 5, -1 being the test part (got 9)"
+            ],
+            id="fold-out-of-range",
+        ),
+        pytest.param(
             ["configs/diabetes.yaml", "--set", "metrics.r2=sklearn.metrics.r2_scor"],
             [
                 "configs/diabetes.yaml: metrics.r2=sklearn.metrics.r2_scor: run.metrics.r2: "

@@ -439,7 +439,7 @@ def test_an_override_of_a_file_error_is_still_a_config_error(load: Load) -> None
     assert params.run.head.in_features == 2
 
 
-# Names of functions, judged before anything is built.
+# Names of functions and the bounds of folds, judged before anything is built.
 
 SPLIT = """
 node: {class: node}
@@ -462,6 +462,7 @@ METRIC_VALUES = (
     "expected nothing (a known metric), the registered name or import path of a function, or a "
     "function"
 )
+FOLDS = "must be in -1..4 for data with n_splits: 5, -1 being the test part"
 
 
 @pytest.mark.parametrize(
@@ -516,9 +517,29 @@ METRIC_VALUES = (
             ),
             id="metric-refused",
         ),
+        pytest.param(
+            SPLIT, {"fold": 9}, ("run.datasets.fold", f"{FOLDS} (got 9)", "fold=9", 9), id="fold"
+        ),
+        pytest.param(
+            SPLIT.replace("fold: 0", "fold: -2"),
+            {},
+            ("run.datasets.fold", f"{FOLDS} (got -2)", "x.yaml:5:9", -2),
+            id="fold-in-the-file",
+        ),
+        pytest.param(
+            SPLIT.replace("n_splits: 5", "n_splits: 5, test_size: 0"),
+            {"fold": -1},
+            (
+                "run.datasets.fold",
+                "must be in 0..4 for data with n_splits: 5 (it has no test part) (got -1)",
+                "fold=-1",
+                -1,
+            ),
+            id="fold-without-a-test-part",
+        ),
     ],
 )
-def test_names_are_checked_before_anything_is_built(
+def test_names_and_folds_are_checked_before_anything_is_built(
     load: Load, text: str, args: dict[str, Any], expected: tuple[str, str, str, Any]
 ) -> None:
     experiment = load(text)
@@ -530,9 +551,25 @@ def test_names_are_checked_before_anything_is_built(
     assert CALLS == []
 
 
-def test_names_that_fit(load: Load) -> None:
+def test_names_and_folds_that_fit(load: Load) -> None:
     experiment = load(
         SPLIT.replace("  mse:\n", "  mse:\n  mae: sklearn.metrics.mean_absolute_error\n")
     )
-    run = experiment.create_run()
+    for fold in (-1, 4):
+        params, _ = experiment.create_params(fold=fold)
+        assert params.run.datasets.fold == fold
+    run = experiment.create_run(fold=-1)
+    assert (run.datasets.fold, len(run.datasets.val)) == (-1, len(run.datasets.test))
     assert list(run.metrics.functions) == ["mse", "mae", "r2"]
+
+
+def test_a_fold_is_checked_when_the_data_is_built_where_not_known_before(load: Load) -> None:
+    experiment = load(
+        """
+        data: {class: ivory.data.SklearnData, name: diabetes, n_splits: 5}
+        datasets: {class: ivory.data.Datasets, data: $.data}
+        """
+    )
+    experiment.create_params(fold=9)  # The data is another member: it is known once built.
+    with pytest.raises(ivory.BuildError, match=rf"^run\.datasets\.fold: {FOLDS} \(got 9\)$"):
+        experiment.create_run(fold=9)
