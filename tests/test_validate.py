@@ -172,9 +172,47 @@ def test_problems_with_file_line_and_path(project: Path, text: str, expected: li
     assert len(found) == len(expected), found
 
 
-def test_missing_values_are_placeholders_not_errors(project: Path) -> None:
-    text = "monitor:\n  metric: ???\n  mode: min\nfold: ???\n"
-    assert lines(project, "x.yaml", text) == []
+def test_b08_missing_value_never_set_is_reported_once(project: Path) -> None:
+    from tests.config.constructors import make_registry
+
+    text = """
+    model:
+      class: ivory.integrations.numpy.MLP
+      n_features: 4
+      n_classes: 2
+      lr: ???
+    trainer:
+    fold: ???
+    """
+    write(project, "configs/x.yaml", text)
+    ivory.create_client(project, tracker=False)
+    message = "missing value (???); give one in the file or as an override"
+    expected = [
+        f"configs/x.yaml:5:7: run.model.lr: {message}",
+        f"configs/x.yaml:7:7: run.fold: {message}",
+    ]
+
+    def found(**overrides: str) -> list[str]:
+        issues = validate_file(Path("configs/x.yaml"), overrides=overrides)
+        return [str(issue) for issue in issues]
+
+    assert found() == expected
+    # An override gives a value; a sweep of another name leaves it missing, reported once.
+    assert found(lr="0.1") == expected[1:]
+    assert found(lr="0.1", fold="0") == []
+    assert found(fold="0-2") == expected[:1]
+
+    # Below an argument (a typed optimizer), once: not again as a value of the wrong type.
+    text = """
+    driver: {class: ivory.core.trainer.Trainer}
+    trainer:
+      class: trainer
+      optimizer: {lr: "???"}
+    """
+    path = write(project, "configs/y.yaml", text)
+    assert [str(issue) for issue in validate_file(path, make_registry())] == [
+        f"{path}:4:19: run.trainer.optimizer.lr: {message}"
+    ]
 
 
 def test_b27_keys_that_collide_once_flattened_are_found_by_validation(project: Path) -> None:

@@ -209,7 +209,9 @@ def _check_constructor(
         return {kind: name, **checked}
     result = validate_kwargs(constructor, checked, deferred, partial=kind == "def")
     for loc, message, value in result.issues:
-        issues.append(Issue((*path, *loc), message, value))
+        # A missing value (???) below an argument is reported where it stands, once.
+        if not is_missing(value):
+            issues.append(Issue((*path, *loc), message, value))
 
     # Resolve the names of functions and classes that arguments give (metrics: {r2: NAME}).
     for loc, target, marker in result.names:

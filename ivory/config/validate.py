@@ -2,12 +2,13 @@
 
 Every file is loaded, composed and put in full form, then checked the way creating a run would check
 it (constructor names, arguments against each constructor's schema, the functions that arguments
-name, references and their cycles, interpolations), and against the experiment's typed schema when
-it declares one. Each parameter must also have a tracker key of its own. The ``study`` section's
-search spaces are checked against the run's parameters, and so are overrides given to check (``ivory
-validate --set fold=0-4``: every value of a sweep). Nothing is built, nothing is tracked, and the
-modules of MLflow, Optuna and torch are never imported: a constructor that lives in one of them is
-checked by name and against its package's files only (`DEFERRED_MODULES`, `static_refusal`).
+name, references and their cycles, interpolations, values still missing), and against the
+experiment's typed schema when it declares one. Each parameter must also have a tracker key of its
+own. The ``study`` section's search spaces are checked against the run's parameters, and so are
+overrides given to check (``ivory validate --set fold=0-4``: every value of a sweep). Nothing is
+built, nothing is tracked, and the modules of MLflow, Optuna and torch are never imported: a
+constructor that lives in one of them is checked by name and against its package's files only
+(`DEFERRED_MODULES`, `static_refusal`).
 
 Every problem of every file is reported, each with the file, line and column of its node and
 the dotted path that an override would use.
@@ -203,19 +204,26 @@ def _check_tree(
     overrides: Mapping[str, str],
 ) -> list[ConfigIssue]:
     """Every problem of a file in full form (see `validate_file`)."""
-    # Check the members as creating a run would.
+    # Check the members as creating a run would. A missing value (???) is a problem, unless an
+    # override gives it: with overrides, their check tells.
     params, issues = _check_members(tree, sources, registry)
+    missing = _missing_names(tree)
+    if overrides:
+        issues = [issue for issue in issues if issue.path not in missing]
+    complete = all(issue.path in missing for issue in issues)
 
     # What tracking a run needs beyond valid members: a tracker key per value.
     issues += _check_keys(tree, sources)
 
-    # The study, the overrides and the typed schema, on a valid run only, so that a problem of
-    # the file is reported once.
-    issues += _check_study(tree, sources, registry, spaces=params is not None)
+    # The study, the overrides and the typed schema, on a run whose members are valid (but for
+    # missing values), so that a problem of the file is reported once.
+    issues += _check_study(tree, sources, registry, spaces=complete)
+    if complete and overrides:
+        found, overridden = _check_overrides(tree, sources, registry, overrides)
+        issues += found
+        params = params or overridden
     if params is not None:
         issues += _check_typed(params, sources, registry)
-        if overrides:
-            issues += _check_overrides(tree, sources, registry, overrides)
     return issues
 
 
@@ -411,7 +419,7 @@ def _top_level_names(origin: str | None) -> frozenset[str] | None:
 def _check_members(
     tree: dict[str, Any], sources: SourceMap, registry: Registry
 ) -> tuple[dict[str, Any] | None, list[ConfigIssue]]:
-    """Validate the run section as `create_params` does; missing values (``???``) are allowed.
+    """Validate the run section as `create_params` does (a missing value ``???`` is a problem).
 
     Returns:
         The validated parameters (None when invalid) and the issues.
@@ -420,12 +428,10 @@ def _check_members(
 
     if not isinstance(tree.get("run"), dict):
         return None, []
-    missing = _missing_names(tree)
     try:
         params, _ = create_params(tree, sources, registry, {}, "run")
     except ConfigError as exc:
-        issues = [issue for issue in exc.issues if issue.path not in missing]
-        return None, issues
+        return None, list(exc.issues)
     return params, []
 
 
@@ -519,8 +525,13 @@ def _check_objective(
 
 def _check_overrides(
     tree: dict[str, Any], sources: SourceMap, registry: Registry, overrides: Mapping[str, str]
-) -> list[ConfigIssue]:
-    """Check overrides as ``ivory run`` takes them: every name, and every value of a sweep."""
+) -> tuple[list[ConfigIssue], Params | None]:
+    """Check overrides as ``ivory run`` takes them: every name, and every value of a sweep.
+
+    Returns:
+        The issues, and the parameters the first value of each override gives (None when
+        invalid).
+    """
     from ivory.config.grammar import Sweep, parse_value
     from ivory.config.params import create_params
     from ivory.config.values import Text
@@ -536,25 +547,28 @@ def _check_overrides(
             continue
         values[name] = list(parsed.values) if isinstance(parsed, Sweep) else [parsed]
     if issues or not values:
-        return issues
+        return issues, None
 
     # Every value once, the other names at their first value.
     first = {name: items[0] for name, items in values.items()}
     variants = [first] + [
         {**first, name: item} for name, items in values.items() for item in items[1:]
     ]
+    params: Params | None = None
     seen: set[str] = set()
-    missing = _missing_names(tree)
     for variant in variants:
         update = {k: Text(v) if isinstance(v, str) else v for k, v in variant.items()}
         try:
-            create_params(tree, sources, registry, update, "run")
+            made, _ = create_params(tree, sources, registry, update, "run")
         except ConfigError as exc:
             for issue in exc.issues:
-                if str(issue) not in seen and issue.path not in missing:
+                if str(issue) not in seen:
                     seen.add(str(issue))
                     issues.append(issue)
-    return issues
+            continue
+        if variant is first:
+            params = made
+    return issues, params
 
 
 def _check_keys(tree: dict[str, Any], sources: SourceMap) -> list[ConfigIssue]:

@@ -133,6 +133,21 @@ def test_overrides_that_a_run_would_refuse(
     assert (code, out.splitlines()) == (1, expected)
 
 
+def test_a_missing_value_is_reported_until_an_override_gives_it(project: Path) -> None:
+    text = (CONFIGS / "diabetes.yaml").read_text().replace("max_depth: 6", "max_depth: ???")
+    write(project, "configs/diabetes.yaml", text)
+    line = text.splitlines().index("  max_depth: ???") + 1
+    code, out, _ = invoke("configs/diabetes.yaml")
+    assert (code, out.splitlines()) == (
+        1,
+        [
+            f"configs/diabetes.yaml:{line}:14: run.estimator.max_depth: missing value (???); give "
+            "one in the file or as an override"
+        ],
+    )
+    assert invoke("configs/diabetes.yaml", "--set", "max_depth=3") == (0, "", "1 file valid\n")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

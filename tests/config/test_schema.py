@@ -501,6 +501,24 @@ def test_b08_null_for_a_required_field_that_is_not_optional(load: Load) -> None:
     assert issue.source == "trainer.optimizer=null"
 
 
+def test_b08_missing_value_below_an_argument_is_reported_once(load: Load) -> None:
+    experiment = load(
+        """
+        trainer:
+          class: trainer
+          optimizer: {lr: "???"}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        experiment.create_params()
+    assert str(info.value) == (
+        "x.yaml:3:19: run.trainer.optimizer.lr: missing value (???); give one in the file or as "
+        "an override"
+    )
+    params, _ = experiment.create_params(lr=0.5)
+    assert params.run.trainer.optimizer.lr == 0.5
+
+
 # B11: list items do not inherit from the item before.
 
 
