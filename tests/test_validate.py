@@ -296,13 +296,18 @@ def test_study_search_spaces_are_checked_against_the_run(project: Path) -> None:
 
 
 def test_overrides_and_sweeps_are_checked_against_each_file(project: Path) -> None:
-    path = write(project, "configs/x.yaml", "monitor: {metric: mse, mode: min}\nfold: 0\n")
+    text = "monitor: {metric: mse, mode: min}\nfold: 0\n"
+    path = write(project, "configs/x.yaml", text)
     ivory.create_client(project, tracker=False)
-    issues = validate_file(path, overrides={"fold": "0-2", "mode": "min,max,up", "mood": "x"})
+    overrides = {"fold": "0-2", "mode": "min,max,up", "mood": "x", "depth": "2,4,8"}
+    issues = validate_file(path, overrides=overrides)
+    # A name that resolves to nothing is one problem of the override, not one per value.
     assert [str(issue) for issue in issues] == [
         "mood=x: unknown name 'mood': no parameter is called so; did you mean monitor.mode?",
+        "depth=2,4,8: unknown name 'depth': no parameter is called so",
         "mode=up: run.monitor.mode: Input should be 'min' or 'max' (got 'up')",
     ]
+    assert issues[1].value == "2,4,8"
 
 
 def test_typed_schema_of_the_experiment(project: Path) -> None:

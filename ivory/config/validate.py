@@ -555,20 +555,55 @@ def _check_overrides(
         {**first, name: item} for name, items in values.items() for item in items[1:]
     ]
     params: Params | None = None
-    seen: set[str] = set()
     for variant in variants:
         update = {k: Text(v) if isinstance(v, str) else v for k, v in variant.items()}
         try:
             made, _ = create_params(tree, sources, registry, update, "run")
         except ConfigError as exc:
-            for issue in exc.issues:
-                if str(issue) not in seen:
-                    seen.add(str(issue))
-                    issues.append(issue)
+            issues += exc.issues
             continue
         if variant is first:
             params = made
-    return issues, params
+    return _once(issues, values, overrides), params
+
+
+def _once(
+    issues: list[ConfigIssue], values: Mapping[str, list[Any]], overrides: Mapping[str, str]
+) -> list[ConfigIssue]:
+    """The issues of every value of the overrides, each problem once.
+
+    A problem that every value of a sweep has (its name resolves to nothing) is one problem of
+    the override as given (``max_depth=2,4,8``); the others stay with their value.
+    """
+    # The text that each value's issues give as their source (as `create_params` writes it).
+    texts = {
+        name: {f"{name}={v}" if isinstance(v, str) else f"{name}={v!r}" for v in items}
+        for name, items in values.items()
+    }
+
+    def owner(issue: ConfigIssue) -> str | None:
+        return next((name for name, known in texts.items() if issue.source in known), None)
+
+    # Which values of its override each problem comes with.
+    sources: dict[tuple[str | None, str, str], set[str]] = {}
+    for issue in issues:
+        sources.setdefault((owner(issue), issue.path, issue.message), set()).add(issue.source)
+
+    def shared(issue: ConfigIssue, name: str) -> bool:
+        """Whether every value of a sweep of `name` has this problem."""
+        return len(texts[name]) > 1 and sources[(name, issue.path, issue.message)] == texts[name]
+
+    once: list[ConfigIssue] = []
+    seen: set[str] = set()
+    for issue in issues:
+        name = owner(issue)
+        if name is not None and shared(issue, name):
+            text = f"{name}={overrides[name]}"
+            issue = ConfigIssue(issue.path, issue.message, text, overrides[name])
+        if str(issue) not in seen:
+            seen.add(str(issue))
+            once.append(issue)
+    return once
 
 
 def _check_keys(tree: dict[str, Any], sources: SourceMap) -> list[ConfigIssue]:

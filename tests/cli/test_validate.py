@@ -98,6 +98,14 @@ def test_overrides_are_checked_with_the_file(project: Path) -> None:
     ("args", "expected"),
     [
         pytest.param(
+            ["configs", "--set", "max_depth=2,4,8"],
+            [
+                "configs/digits.yaml: max_depth=2,4,8: unknown name 'max_depth': no parameter is "
+                "called so"
+            ],
+            id="unknown-name-of-a-sweep-once",
+        ),
+        pytest.param(
             ["configs/diabetes.yaml", "--set", "fold=9"],
             [
                 "configs/diabetes.yaml: fold=9: run.datasets.fold: must be in -1..4 for data with "
