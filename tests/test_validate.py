@@ -76,6 +76,7 @@ def test_every_bundled_config_is_valid() -> None:
             """
             monitor: {metric: mse, mode: low}
             datasets: {data: {class: ivory.data.SklearnData, name: diabetes}, fold: x}
+            trainer:
             """,
             [
                 "configs/x.yaml:1:30: run.monitor.mode: Input should be 'min' or 'max' (got 'low')",
@@ -85,7 +86,7 @@ def test_every_bundled_config_is_valid() -> None:
             id="types",
         ),
         pytest.param(
-            "monitor: {metric: mse, mood: min}\n",
+            "monitor: {metric: mse, mood: min}\ntrainer:\n",
             ["configs/x.yaml:1:30: run.monitor.mood: unknown key; did you mean 'mode'?"],
             id="unknown-key",
         ),
@@ -107,6 +108,7 @@ def test_every_bundled_config_is_valid() -> None:
             a: {class: ivory.data.Datasets, data: $.b}
             b: {class: ivory.data.Datasets, data: $.a}
             c: {class: ivory.data.Datasets, data: $.nothing}
+            trainer:
             """,
             [
                 "configs/x.yaml:1:4: run.a: members refer to each other in a cycle: a -> b -> a",
@@ -164,6 +166,19 @@ def test_every_bundled_config_is_valid() -> None:
             ],
             id="fold-out-of-range",
         ),
+        pytest.param(
+            """
+            datasets:
+              data: {class: ivory.data.SklearnData, name: diabetes, n_splits: 5}
+            monitor: {metric: mse}
+            constants: {a: 1}
+            """,
+            [
+                "configs/x.yaml:1:1: run: no member drives the run: it needs a trainer or an "
+                "estimator (a member whose class has a start method)"
+            ],
+            id="no-driver",
+        ),
     ],
 )
 def test_problems_with_file_line_and_path(project: Path, text: str, expected: list[str]) -> None:
@@ -215,6 +230,33 @@ def test_b08_missing_value_never_set_is_reported_once(project: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("model: {call: ivory.data.kfold_split, n_samples: 4}\n", id="call"),
+        pytest.param("sampler: {class: optuna.samplers.TPESampler}\n", id="deferred-module"),
+        pytest.param("other: {class: ivory.core.trainer.Trainer}\nt: $.other\n", id="reference"),
+        pytest.param("t: {def: ivory.core.trainer.Trainer}\n", id="a-driver-class-itself"),
+    ],
+)
+def test_a_member_that_may_drive_the_run_is_enough(project: Path, text: str) -> None:
+    assert lines(project, "x.yaml", text) == []
+
+
+def test_a_file_that_others_extend_or_include_needs_no_driver(project: Path) -> None:
+    write(project, "configs/base.yaml", "monitor: {metric: mse}\n")
+    write(project, "configs/defs.yaml", "layer: {units: 8}\n")
+    write(project, "configs/run.yaml", "extends: base\ninclude: defs\ntrainer:\n")
+    write(project, "configs/alone.yaml", "monitor: {metric: mse}\n")
+    reports = validate_files(find_files(["configs"]))
+    assert {report.file: [issue.path for issue in report.issues] for report in reports} == {
+        "configs/alone.yaml": ["run"],
+        "configs/base.yaml": [],
+        "configs/defs.yaml": [],
+        "configs/run.yaml": [],
+    }
+
+
 def test_b27_keys_that_collide_once_flattened_are_found_by_validation(project: Path) -> None:
     text = """
     trainer:
@@ -237,10 +279,10 @@ def test_b27_keys_that_collide_once_flattened_are_found_by_validation(project: P
 
 
 def test_every_problem_of_every_file(project: Path) -> None:
-    write(project, "configs/a.yaml", "monitor: {metric: mse, mode: low}\nfold: 0\n")
-    write(project, "configs/b.yaml", "monitor: {metric: mse, mode: min}\n")
+    write(project, "configs/a.yaml", "monitor: {metric: mse, mode: low}\nfold: 0\ntrainer:\n")
+    write(project, "configs/b.yaml", "monitor: {metric: mse, mode: min}\ntrainer:\n")
     write(project, "configs/c.yaml", "x: 1\nx: 2\ny: 1\ny: 2\n")
-    write(project, "configs/nested/d.yaml", "monitor: {metric: 1, mode: up}\n")
+    write(project, "configs/nested/d.yaml", "monitor: {metric: 1, mode: up}\ntrainer:\n")
     write(project, "configs/.hidden/e.yaml", "not: [valid\n")
     reports = validate_files(find_files(["configs"]))
     assert [(report.file, len(report.issues)) for report in reports] == [
@@ -296,7 +338,7 @@ def test_study_search_spaces_are_checked_against_the_run(project: Path) -> None:
 
 
 def test_overrides_and_sweeps_are_checked_against_each_file(project: Path) -> None:
-    text = "monitor: {metric: mse, mode: min}\nfold: 0\n"
+    text = "monitor: {metric: mse, mode: min}\nfold: 0\ntrainer:\n"
     path = write(project, "configs/x.yaml", text)
     ivory.create_client(project, tracker=False)
     overrides = {"fold": "0-2", "mode": "min,max,up", "mood": "x", "depth": "2,4,8"}
@@ -330,11 +372,12 @@ def test_typed_schema_of_the_experiment(project: Path) -> None:
     experiment: {schema: typed_schema_mod.Params}
     monitor: {metric: mse, mode: min}
     fold: [0]
+    trainer:
     """
     found = lines(project, "x.yaml", textwrap.dedent(text).lstrip("\n"))
     assert found == ["configs/x.yaml:3:7: run.fold: Input should be a valid integer (got [0])"]
 
-    bad = "experiment: {schema: typed_schema_mod.Monitr}\nfold: 0\n"
+    bad = "experiment: {schema: typed_schema_mod.Monitr}\nfold: 0\ntrainer:\n"
     assert lines(project, "y.yaml", bad)[0].startswith(
         "configs/y.yaml:1:22: experiment.schema: cannot import 'typed_schema_mod.Monitr'"
     )

@@ -1,14 +1,14 @@
 """Checking parameter files without building anything: what ``ivory validate`` runs.
 
-Every file is loaded, composed and put in full form, then checked the way creating a run would check
-it (constructor names, arguments against each constructor's schema, the functions that arguments
-name, references and their cycles, interpolations, values still missing), and against the
-experiment's typed schema when it declares one. Each parameter must also have a tracker key of its
-own. The ``study`` section's search spaces are checked against the run's parameters, and so are
-overrides given to check (``ivory validate --set fold=0-4``: every value of a sweep). Nothing is
-built, nothing is tracked, and the modules of MLflow, Optuna and torch are never imported: a
-constructor that lives in one of them is checked by name and against its package's files only
-(`DEFERRED_MODULES`, `static_refusal`).
+Every file is loaded, composed and put in full form, then checked the way creating a run would
+check it (constructor names, arguments against each constructor's schema, the functions that
+arguments name, references and their cycles, interpolations, values still missing), and against
+the experiment's typed schema when it declares one. Beyond that, a run needs a member that drives
+it, and each parameter a tracker key of its own. The ``study`` section's search spaces are checked
+against the run's parameters, and so are overrides given to check (``ivory validate --set
+fold=0-4``: every value of a sweep). Nothing is built, nothing is tracked, and the modules of
+MLflow, Optuna and torch are never imported: a constructor that lives in one of them is checked by
+name and against its package's files only (`DEFERRED_MODULES`, `static_refusal`).
 
 Every problem of every file is reported, each with the file, line and column of its node and
 the dotted path that an override would use.
@@ -139,10 +139,13 @@ def validate_files(
         The reports; a file is valid when its report has no issue.
     """
     checking = CheckingRegistry(registry)
+    paths = list(paths)
+    parts = _parts(paths)
     reports = []
     for path in paths:
         try:
-            issues = validate_file(path, checking, overrides)
+            standalone = FilePath(path).resolve() not in parts
+            issues = validate_file(path, checking, overrides, standalone=standalone)
         except Exception as exc:
             # A constructor's own module failed to import or to describe itself: report it
             # against the file, and go on with the others.
@@ -152,10 +155,43 @@ def validate_files(
     return reports
 
 
+def _parts(paths: list[str | FilePath]) -> set[FilePath]:
+    """The files that others among `paths` extend or include (resolved).
+
+    Such a file is a part of experiments, which need not be runnable on its own.
+    """
+    from ivory.config.loader import load_file
+
+    parts: set[FilePath] = set()
+    for path in paths:
+        file = FilePath(path)
+        try:
+            tree = load_file(file).tree
+        except ConfigError:
+            continue  # Reported when the file itself is checked.
+        include = tree.get("include")
+        names = [tree.get("extends"), *(include if isinstance(include, list) else [include])]
+        for name in names:
+            part = _sibling(file, name)
+            if part is not None:
+                parts.add(part.resolve())
+    return parts
+
+
+def _sibling(file: FilePath, name: Any) -> FilePath | None:
+    """The file that ``extends: name`` in `file` composes, as `compose_file` finds it."""
+    if not isinstance(name, str) or not name:
+        return None
+    candidates = (file.parent / f"{name}{suffix}" for suffix in ("", *SUFFIXES))
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
 def validate_file(
     path: str | FilePath,
     registry: Registry | None = None,
     overrides: Mapping[str, str] | None = None,
+    *,
+    standalone: bool = True,
 ) -> list[ConfigIssue]:
     r"""Every problem of one parameter file, without building or tracking anything.
 
@@ -163,6 +199,8 @@ def validate_file(
         path: The file.
         registry: Resolves constructor names (the global registry by default).
         overrides: ``ivory run`` overrides to check too (name to text, sweeps allowed).
+        standalone: Whether the file is an experiment of its own, whose runs need a member that
+            drives them; a file that others extend or include need not have one.
 
     Returns:
         The issues, each with ``file:line:col``; empty when the file is valid.
@@ -170,7 +208,7 @@ def validate_file(
     Example:
         >>> import pathlib, tempfile
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (folder / "x.yaml").write_text("monitor: {metric: mse, mode: low}\n")
+        >>> _ = (folder / "x.yaml").write_text("monitor: {metric: mse, mode: low}\ntrainer:\n")
         >>> for issue in validate_file(folder / "x.yaml"):
         ...     print(str(issue).replace(str(folder), "configs"))
         configs/x.yaml:1:30: run.monitor.mode: Input should be 'min' or 'max' (got 'low')
@@ -193,7 +231,7 @@ def validate_file(
         return _located(exc.issues, str(file))
 
     # Check it as creating and tracking its runs would.
-    issues = _check_tree(tree, sources, used, overrides or {})
+    issues = _check_tree(tree, sources, used, overrides or {}, standalone=standalone)
     return _located(_unique(_sorted(issues)), str(file))
 
 
@@ -202,6 +240,8 @@ def _check_tree(
     sources: SourceMap,
     registry: CheckingRegistry,
     overrides: Mapping[str, str],
+    *,
+    standalone: bool,
 ) -> list[ConfigIssue]:
     """Every problem of a file in full form (see `validate_file`)."""
     # Check the members as creating a run would. A missing value (???) is a problem, unless an
@@ -212,7 +252,9 @@ def _check_tree(
         issues = [issue for issue in issues if issue.path not in missing]
     complete = all(issue.path in missing for issue in issues)
 
-    # What tracking a run needs beyond valid members: a tracker key per value.
+    # What a run needs beyond valid members: one that drives it, and a tracker key per value.
+    if standalone:
+        issues += _check_driver(tree, sources, registry)
     issues += _check_keys(tree, sources)
 
     # The study, the overrides and the typed schema, on a run whose members are valid (but for
@@ -296,9 +338,12 @@ class CheckingRegistry(Registry):
         return name if "." in name else None
 
 
-def _deferred(path: str) -> bool:
+def _deferred(path: str, *, imported: bool = False) -> bool:
+    """Whether `path` lies in a deferred module not imported yet (or at all, with `imported`)."""
     for prefix in DEFERRED_MODULES:
-        if (path == prefix or path.startswith(prefix + ".")) and prefix not in sys.modules:
+        if (path == prefix or path.startswith(prefix + ".")) and (
+            imported or prefix not in sys.modules
+        ):
             return True
     return False
 
@@ -604,6 +649,52 @@ def _once(
             seen.add(str(issue))
             once.append(issue)
     return once
+
+
+def _check_driver(
+    tree: dict[str, Any], sources: SourceMap, registry: CheckingRegistry
+) -> list[ConfigIssue]:
+    """A run needs a member that drives it: one whose class has ``start`` (trainer, estimator).
+
+    Reported only when every member is known not to drive: a member built by ``call:``, by a
+    constructor in a deferred module (imported or not, so that the answer does not depend on
+    it), or from a reference could.
+    """
+    run = tree.get("run")
+    if not isinstance(run, dict) or any(_may_drive(node, registry) for node in run.values()):
+        return []
+    message = (
+        "no member drives the run: it needs a trainer or an estimator (a member whose class "
+        "has a start method)"
+    )
+    return [ConfigIssue("run", message, sources.find(("run",)))]
+
+
+def _may_drive(node: Any, registry: CheckingRegistry) -> bool:
+    """Whether a member may have a ``start`` method once built (True when it cannot be known)."""
+    from ivory.config.form import constructor_key
+    from ivory.config.references import is_reference
+
+    if is_reference(node) or (isinstance(node, str) and "${" in node):
+        return True
+    kind = constructor_key(node)
+    if kind is None:
+        return False
+    # What a call returns, and what a deferred module holds, are not known here.
+    name = node[kind]
+    if kind == "call":
+        return True
+    if isinstance(name, str) and _deferred(registry._target(name) or "", imported=True):
+        return True
+    try:
+        target = registry.get(name) if isinstance(name, str) else name
+    except Exception:
+        return True  # Reported by the members' check.
+    if kind == "class" and not isinstance(target, type):
+        return True
+    if kind == "def" and len(node) > 1:
+        return False  # A partial.
+    return callable(getattr(target, "start", None))
 
 
 def _check_keys(tree: dict[str, Any], sources: SourceMap) -> list[ConfigIssue]:
