@@ -449,19 +449,26 @@ class MlflowTracker:
             self.client.update_run(run_id, status="RUNNING")
 
     @functools.cached_property
-    def _status_query(self) -> Any:
-        """A function reading one run's status column on a SQL store, or None on other stores."""
+    def _runs_table(self) -> tuple[Any, Any] | None:
+        """``(sessions, SqlRun)`` of a SQL store, for small direct queries; None elsewhere."""
         store = self.client._tracking_client.store
         try:
             from mlflow.store.tracking.dbmodels.models import SqlRun
 
-            sessions = store.ManagedSessionMaker
+            return store.ManagedSessionMaker, SqlRun
         except (ImportError, AttributeError):
             return None
 
+    @functools.cached_property
+    def _status_query(self) -> Any:
+        """A function reading one run's status column on a SQL store, or None on other stores."""
+        if self._runs_table is None:
+            return None
+        sessions, table = self._runs_table
+
         def query(run_id: str) -> str | None:
             with sessions() as session:
-                status = session.query(SqlRun.status).filter(SqlRun.run_uuid == run_id).scalar()
+                status = session.query(table.status).filter(table.run_uuid == run_id).scalar()
             return None if status is None else str(status)
 
         return query
@@ -469,19 +476,15 @@ class MlflowTracker:
     @functools.cached_property
     def _names_query(self) -> Any:
         """A function listing the runs of one name on a SQL store, or None on other stores."""
-        store = self.client._tracking_client.store
-        try:
-            from mlflow.store.tracking.dbmodels.models import SqlRun
-
-            sessions = store.ManagedSessionMaker
-        except (ImportError, AttributeError):
+        if self._runs_table is None:
             return None
+        sessions, table = self._runs_table
 
         def query(experiment_id: str, name: str) -> list[tuple[int, str]]:
             with sessions() as session:
                 rows = (
-                    session.query(SqlRun.start_time, SqlRun.run_uuid)
-                    .filter(SqlRun.experiment_id == int(experiment_id), SqlRun.name == name)
+                    session.query(table.start_time, table.run_uuid)
+                    .filter(table.experiment_id == int(experiment_id), table.name == name)
                     .all()
                 )
             return [(start or 0, str(run_id)) for start, run_id in rows]
