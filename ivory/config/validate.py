@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import logging
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,6 +156,10 @@ def validate_files(
     return reports
 
 
+_COMPOSES = re.compile(r"\b(extends|include)\b")
+"""Text that a file naming another file (``extends: base``, ``include: defs``) contains."""
+
+
 def _parts(paths: list[str | FilePath]) -> set[FilePath]:
     """The files that others among `paths` extend or include (resolved).
 
@@ -166,8 +171,10 @@ def _parts(paths: list[str | FilePath]) -> set[FilePath]:
     for path in paths:
         file = FilePath(path)
         try:
+            if not _COMPOSES.search(file.read_text(encoding="utf-8")):
+                continue  # Parsing is most of the cost of checking: only parse a candidate.
             tree = load_file(file).tree
-        except ConfigError:
+        except (ConfigError, OSError, UnicodeDecodeError):
             continue  # Reported when the file itself is checked.
         include = tree.get("include")
         names = [tree.get("extends"), *(include if isinstance(include, list) else [include])]
