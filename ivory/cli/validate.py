@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ivory.cli.common import EXIT_CONFIG, EXIT_FAILURE, echo, handle_errors
+from ivory.cli.common import EXIT_CONFIG, EXIT_FAILURE, echo, handle_errors, parse_overrides
 
 __all__ = ["OutputFormat", "validate"]
 
@@ -70,7 +70,7 @@ def validate(
 
         ivory.create_client(directory, tracker=False)
         given = overrides or []
-        checked = _parse_overrides(given)
+        checked = {name: str(text) for name, text in parse_overrides(given).items()}
         targets = paths or [Path("configs")]
         files = find_files([p if p.is_absolute() else directory / p for p in targets])
 
@@ -91,22 +91,6 @@ def validate(
         _summary(reports)
     if any(not report.valid for report in reports):
         raise typer.Exit(EXIT_FAILURE)
-
-
-def _parse_overrides(items: list[str]) -> dict[str, str]:
-    from ivory.errors import ConfigError, ConfigIssue
-
-    parsed: dict[str, str] = {}
-    issues = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            issues.append(ConfigIssue(item, "expected NAME=VALUE"))
-        else:
-            parsed[name.strip()] = value
-    if issues:
-        raise ConfigError(issues)
-    return parsed
 
 
 def _shown(file: Path, directory: Path) -> str:

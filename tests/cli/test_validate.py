@@ -161,6 +161,11 @@ def test_a_missing_value_is_reported_until_an_override_gives_it(project: Path) -
     [
         pytest.param(["nowhere"], "error: nowhere: no such file or directory\n", id="no-path"),
         pytest.param(["--set", "fold"], "error: fold: expected NAME=VALUE\n", id="bad-override"),
+        pytest.param(
+            ["--set", "fold=1", "--set", "fold=2"],
+            "error: fold: given twice (fold=1, fold=2); give it once\n",
+            id="override-given-twice",
+        ),
     ],
 )
 def test_usage_errors_exit_2(project: Path, args: list[str], message: str) -> None:
