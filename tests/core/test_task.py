@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 import ivory
@@ -163,6 +164,8 @@ def test_b05_scientific_notation_sweep(experiment: ivory.Experiment, mlflow: Mlf
         saved = experiment.tracker.load_params(run.id)  # type: ignore[union-attr]
         assert type(saved["run"]["optimizer"]["lr"]) is float
         assert saved["run"]["optimizer"]["lr"] == lrs[-1]
+        text = Path(mlflow.download_artifacts(run.id, "params.yaml")).read_text()
+        assert yaml.safe_load(text)["run"]["optimizer"]["lr"] == lrs[-1]  # YAML 1.1 readers too
         run.start("train")
     assert lrs == [1e-05, 1e-06]
     assert [type(lr) for lr in lrs] == [float, float]
