@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ivory.cli.common import command, echo, parse_overrides
-from ivory.errors import ConfigError, ConfigIssue
+from ivory.cli.common import EXIT_FAILURE, command, echo, parse_overrides
+from ivory.errors import ConfigError, ConfigIssue, IvoryError
 
 if TYPE_CHECKING:
     import optuna
@@ -89,8 +90,17 @@ def optimize(
         optimized = study.optimize(
             suggest, n_trials=n_trials, timeout=timeout, on_start=advance.start, callbacks=[advance]
         )
-    finally:
+    except BaseException as exc:
         advance.stop()
+        if not isinstance(exc, Exception) or isinstance(exc, IvoryError):
+            raise  # Interrupts, and ivory's errors, end through handle_errors.
+        if os.environ.get("IVORY_FULL_ERROR") == "1":
+            raise
+
+        # A trial raised: the study run ended FAILED with the error saved; say so in one line.
+        typer.echo(f"error: {study.name or 'study'} FAILED: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    advance.stop()
     echo(summary(study, optimized))
     table = best_table(study, optimized)
     if table is not None:
@@ -120,10 +130,14 @@ def _split(args: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _quiet_optuna() -> None:
-    """Optuna's own line per trial would break the progress bar; the table says it all."""
+    """Optuna's own line per trial would break the progress bar; the table says it all.
+
+    Its warning for a failed trial (with the traceback) is left out too: the command ends with
+    the error in one line, and the trial's run keeps the traceback (``error.txt``).
+    """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def _progress() -> Progress:

@@ -206,3 +206,16 @@ def test_a_study_that_fails_to_open_shows_no_progress_bar(
     result = runner.invoke(app, ["optimize", "toy", "xy", *args, "--n-trials", "1"])
     assert result.exit_code == code, result.output
     assert result.output == message
+
+
+def test_a_trial_that_raises_ends_the_command_with_one_line_and_exit_1(
+    runner: CliRunner, toy: Path
+) -> None:
+    result = runner.invoke(app, ["optimize", "toy", "xy", "fail=true", "--n-trials", "2"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: study#0 FAILED: RuntimeError: the toy was asked to fail"
+    )
+    assert "Traceback" not in result.output
+    runs = runs_of(toy, "toy")
+    assert (runs["study#0"].info.status, runs["run#0"].info.status) == ("FAILED", "FAILED")
