@@ -332,7 +332,20 @@ def check_suggest(
             return issues
         variants = [found]
         by_name = dict.fromkeys(found, (suggest.path, suggest.source))
-    issues = []
+    # A fixed value of a name the suggest samples would be overwritten by every trial.
+    sampled = {name for variant in variants for name in variant}
+    issues = [
+        ConfigIssue(
+            name,
+            f"the suggest {suggest.name!r} samples {name}, so every trial would replace this "
+            f"fixed value; leave it out, or give a range instead ({name}=int(a, b), "
+            "float(a, b) or choice(...))",
+            f"{name}={value}",
+            value,
+        )
+        for name, value in fixed.items()
+        if name in sampled
+    ]
     seen: set[tuple[str, str]] = set()
     for variant in variants:
         try:

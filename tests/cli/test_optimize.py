@@ -219,3 +219,16 @@ def test_a_trial_that_raises_ends_the_command_with_one_line_and_exit_1(
     assert "Traceback" not in result.output
     runs = runs_of(toy, "toy")
     assert (runs["study#0"].info.status, runs["run#0"].info.status) == ("FAILED", "FAILED")
+
+
+def test_a_fixed_value_of_a_sampled_name_is_an_error_before_any_study(
+    runner: CliRunner, toy: Path
+) -> None:
+    result = runner.invoke(app, ["optimize", "toy", "xy", "x=0.5", "--n-trials", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: x=0.5: the suggest 'xy' samples x, so every trial would replace this fixed value; "
+        "leave it out, or give a range instead (x=int(a, b), float(a, b) or choice(...))\n"
+    )
+    assert not (toy / "optuna.db").exists()
+    assert mlflow_client(toy).get_experiment_by_name("toy") is None  # Nothing was tracked.
