@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ivory.config.params import Params
 from ivory.core.base import CallbackCaller, Creator, Experiment, P
-from ivory.errors import IvoryError
+from ivory.errors import ConfigError, ConfigIssue, IvoryError
 
 if TYPE_CHECKING:
+    from ivory.config.loader import SourceMap
     from ivory.tracking import Tracker
 
 __all__ = ["Run", "StopRequest", "create_run", "rebuild_run", "restorable"]
@@ -249,6 +250,11 @@ def create_run(
 
     cls = _run_class(name)
 
+    # A parameter that cannot be tracked stops before anything is built or exists in the store.
+    tracker: Tracker | None = creator.tracker
+    if tracker is not None:
+        _check_keys(tracker, params[name], name, creator._sources)
+
     # Build the members; nothing is tracked if this fails.
     members = build_members(params[name], creator.registry, prefix=name) if name == "run" else {}
     run = cls(params, source_name=creator.source_name, **members)
@@ -262,12 +268,9 @@ def create_run(
         run.parent_id = creator.id
 
     # Track it: an MLflow run with its parameters, and a tracking member that logs the rest.
-    tracker: Tracker | None = creator.tracker
     if tracker is not None and experiment is not None:
         from ivory.callbacks.tracking import Tracking
 
-        # A parameter that cannot be tracked stops before anything exists in the store.
-        tracker.check_params(params[name], prefix=name)
         experiment_id = experiment.ensure_tracked()
         params["experiment"]["id"] = experiment_id
         run.name, run.id = tracker.create_run(
@@ -283,6 +286,22 @@ def create_run(
         run["tracking"] = Tracking(tracker, run.id, section=name, params=params[name])
     logger.info("created %s of %s", run.name or name, run.experiment_name)
     return run
+
+
+def _check_keys(tracker: Tracker, section: Any, name: str, sources: SourceMap) -> None:
+    """Refuse parameters that the tracker cannot track, each at its line in the file.
+
+    Raises:
+        ConfigError: With every such parameter (colliding or overlong keys).
+    """
+    from ivory.config.paths import format_path
+
+    issues = [
+        ConfigIssue(format_path((name, *path)), message, sources.find((name, *path)))
+        for path, message in tracker.param_problems(section, prefix=name)
+    ]
+    if issues:
+        raise ConfigError(issues)
 
 
 def rebuild_run(

@@ -56,8 +56,8 @@ class Tracker(Protocol):
     ) -> tuple[str, str]:
         """Create a run named ``<kind>#N`` with its parameters logged; return (name, id)."""
 
-    def check_params(self, params: Mapping[str, Any], prefix: str = "") -> None:
-        """Raise ConfigError if the parameters cannot be tracked (collisions, long keys)."""
+    def param_problems(self, params: Mapping[str, Any], prefix: str = "") -> list[tuple[Any, str]]:
+        """The parameters that cannot be tracked (colliding or overlong keys): ``(path, why)``."""
 
     def log_params(self, run_id: str, params: Mapping[str, Any], prefix: str = "") -> None:
         """Log a parameter tree; the same values again are harmless, changed ones an error."""

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +26,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ivory.config.dump import dump_yaml, to_serializable
-from ivory.errors import ConfigError, IvoryWarning, TrackingError
+from ivory.errors import ConfigError, TrackingError
 from ivory.sqlite import sqlite_path, sync_at_checkpoints, write_ahead
-from ivory.tracking.flatten import flatten
+from ivory.tracking.flatten import flatten, key_problems
 from ivory.tracking.state import read_state, state_files, write_state
 
 __all__ = ["MlflowTracker", "default_tracking_uri", "parse_run_name"]
@@ -355,16 +354,13 @@ class MlflowTracker:
         logger.info("created run %s (%s)", name, run_id)
         return name, run_id
 
-    def check_params(self, params: Mapping[str, Any], prefix: str = "") -> None:
-        """Check a parameter tree can be tracked (see `ivory.tracking.flatten`).
+    def param_problems(self, params: Mapping[str, Any], prefix: str = "") -> list[tuple[Any, str]]:
+        """The parameters that cannot be tracked, each ``(path, why)`` (`flatten.key_problems`).
 
-        Raises:
-            ConfigError: Two paths flatten to the same key, or a key is too long.
+        Two paths whose keys collide, or a key that is too long; an overlong value is only cut
+        when it is logged.
         """
-        with warnings.catch_warnings():
-            # Overlong values are only cut; the warning comes once, when they are logged.
-            warnings.simplefilter("ignore", IvoryWarning)
-            flatten(dict(params), prefix=prefix)
+        return list(key_problems(dict(params), prefix=prefix))
 
     def log_params(self, run_id: str, params: Mapping[str, Any], prefix: str = "") -> None:
         """Log a parameter tree to a run, flattened by the same rule as at creation.

@@ -71,12 +71,13 @@ def test_b27_collision_of_a_dotted_key_is_an_error_naming_both_paths(
     write(workdir, "configs/b27.yaml", B27)
     with pytest.raises(ivory.ConfigError) as caught:
         client.create_run("b27")
-    assert [str(issue) for issue in caught.value.issues] == [
-        "run.model.dropout.p: flattens to the tracker key 'model.dropout.p', as "
+    file = workdir / "configs/b27.yaml"
+    assert [str(issue).replace(str(file), "b27.yaml") for issue in caught.value.issues] == [
+        "b27.yaml:3:16: run.model.dropout.p: flattens to the tracker key 'model.dropout.p', as "
         "run.model.dropout\\.p does; rename one of them",
-        "run.metrics_cfg.MAP_k: flattens to the tracker key 'metrics_cfg.MAP_k', as "
-        "run.metrics_cfg.MAP@k does (characters MLflow refuses in keys become '_'); rename one "
-        "of them",
+        "b27.yaml:4:37: run.metrics_cfg.MAP_k: flattens to the tracker key 'metrics_cfg.MAP_k', "
+        "as run.metrics_cfg.MAP@k does (characters MLflow refuses in keys become '_'); rename "
+        "one of them",
     ]
     assert mlflow.get_experiment_by_name("b27") is None  # nothing was created
 
