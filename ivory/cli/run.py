@@ -9,6 +9,7 @@ the mean ± standard deviation of each metric. A failing run does not stop the t
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from collections.abc import Iterator
@@ -161,9 +162,13 @@ def format_value(value: Any) -> str:
     ``max_features=1`` and ``max_features=1.0`` differently.
 
     Example:
-        >>> [format_value(v) for v in (1.0, 0.30000001, 2.5e-05, 3, "sqrt", [64, 32])]
-        ['1.0', '0.3', '2.5e-05', '3', 'sqrt', '[64, 32]']
+        >>> import enum
+        >>> Act = enum.Enum("Act", {"GELU": "gelu"})
+        >>> [format_value(v) for v in (1.0, 0.30000001, 2.5e-05, 3, "sqrt", [64, 32], Act.GELU)]
+        ['1.0', '0.3', '2.5e-05', '3', 'sqrt', '[64, 32]', 'gelu']
     """
+    if isinstance(value, enum.Enum):
+        value = value.value
     if isinstance(value, float):
         text = f"{value:.4g}"
         return text if any(mark in text for mark in ".en") else f"{text}.0"

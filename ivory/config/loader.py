@@ -435,7 +435,8 @@ def _sibling(file: FilePath, name: Any, key: str, sources: SourceMap) -> FilePat
     raise ConfigError(
         ConfigIssue(
             key,
-            f"no file {name}.yaml next to {file.name}",
+            f"no file {name if name.endswith(('.yaml', '.yml')) else name + '.yaml'} next to "
+            f"{file.name}",
             sources.find((key,)),
             name,
         )

@@ -452,10 +452,11 @@ def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
         compose_file(tmp_path / "a.yaml")
 
 
-def test_extends_a_missing_file(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", "extends: nothere\nx: 1\n")
+@pytest.mark.parametrize("name", ["nothere", "nothere.yaml"])
+def test_extends_a_missing_file(tmp_path: Path, name: str) -> None:
+    write(tmp_path, "a.yaml", f"extends: {name}\nx: 1\n")
     with pytest.raises(
-        ConfigError, match=r"a\.yaml:1:10: extends: no file nothere\.yaml next to a"
+        ConfigError, match=r"a\.yaml:1:10: extends: no file nothere\.yaml next to a\.yaml$"
     ):
         compose_file(tmp_path / "a.yaml")
 
