@@ -19,6 +19,7 @@ __all__ = [
     "handle_errors",
     "parse_overrides",
     "quiet_backend_logging",
+    "require_driver",
     "show_warning",
 ]
 
@@ -88,6 +89,19 @@ def command(function: Callable[..., T]) -> Callable[..., T]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def require_driver(experiment: Any) -> None:
+    """Refuse an experiment whose runs have no member that drives them, before any is tracked.
+
+    Raises:
+        ConfigError: The file's position of the run section, as ``ivory validate`` reports it.
+    """
+    from ivory.config.validate import driver_issues
+
+    issues = driver_issues(experiment.params.to_dict(), experiment.sources, experiment.registry)
+    if issues:
+        raise ConfigError(issues)
 
 
 def echo(message: str) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ivory.cli.common import EXIT_FAILURE, command, echo, parse_overrides
+from ivory.cli.common import EXIT_FAILURE, command, echo, parse_overrides, require_driver
 from ivory.errors import ConfigError, ConfigIssue, IvoryError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def optimize(
 
     # Create the study; every space and update is checked before anything is stored.
     client = ivory.create_client(directory, tracker=tracking)
+    require_driver(client.create_experiment(name))
     study = client.create_study(name, suggest, run_number=number, **updates)
     if storage:
         study.tuner.storage = storage

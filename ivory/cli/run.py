@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ivory.cli.common import EXIT_FAILURE, command, echo, parse_overrides
+from ivory.cli.common import EXIT_FAILURE, command, echo, parse_overrides, require_driver
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,6 +60,7 @@ def run(
     sweeps = any(isinstance(parse_value(text, key), Sweep) for key, text in updates.items())
     client = ivory.create_client(directory, tracker=tracking)
     experiment = client.create_experiment(name)
+    require_driver(experiment)
     if sweeps or repeat > 1:
         run_task(experiment, updates, repeat, fail_fast)
         return

@@ -39,6 +39,7 @@ __all__ = [
     "DEFERRED_MODULES",
     "SUFFIXES",
     "FileReport",
+    "driver_issues",
     "find_files",
     "static_refusal",
     "validate_file",
@@ -656,6 +657,17 @@ def _once(
             seen.add(str(issue))
             once.append(issue)
     return once
+
+
+def driver_issues(
+    tree: Mapping[str, Any], sources: SourceMap, registry: Registry | None = None
+) -> list[ConfigIssue]:
+    """The problem of parameters (full form) whose run has no member that drives it, if any.
+
+    The same check as ``ivory validate``'s, without building anything, so that a command can
+    refuse such a run before it is tracked.
+    """
+    return _check_driver(dict(tree), sources, CheckingRegistry(registry))
 
 
 def _check_driver(

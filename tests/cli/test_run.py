@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import write
@@ -47,6 +48,28 @@ def test_bad_override_exits_2_with_one_line_and_no_run(workdir: Path) -> None:
     assert result.stderr == (
         "error: max_dept=3: unknown name 'max_dept': no parameter is called so; "
         "did you mean estimator.max_depth?\n"
+    )
+    mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
+    assert [e.name for e in mlflow.search_experiments()] == ["Default"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["run", "nodriver"], id="run"),
+        pytest.param(["run", "nodriver", "fold=0,1"], id="task"),
+        pytest.param(["optimize", "nodriver", "lr=float(0.1,1)", "--n-trials", "1"], id="study"),
+    ],
+)
+def test_a_run_with_no_driver_exits_2_before_anything_is_tracked(
+    workdir: Path, args: list[str]
+) -> None:
+    write(workdir, "configs/nodriver.yaml", "monitor: {metric: mse, mode: min}\nfold: 0\nlr: 1\n")
+    result = ivory(workdir, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"error: {workdir / 'configs/nodriver.yaml'}:1:1: run: no member drives the run: it "
+        "needs a trainer or an estimator (a member whose class has a start method)\n"
     )
     mlflow = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}")
     assert [e.name for e in mlflow.search_experiments()] == ["Default"]

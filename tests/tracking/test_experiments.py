@@ -98,7 +98,8 @@ def test_b28_on_the_command_line_exits_non_zero_without_a_run(
     workdir: Path, mlflow: MlflowClient
 ) -> None:
     mlflow.delete_experiment(mlflow.create_experiment("exp-a"))
-    write(workdir, "configs/b28.yaml", "experiment: {name: exp-a}\n" + MEMBERS)
+    trainer = "trainer: {class: ivory.core.trainer.Trainer}\n"  # A runnable experiment.
+    write(workdir, "configs/b28.yaml", "experiment: {name: exp-a}\n" + MEMBERS + trainer)
     result = subprocess.run(
         [sys.executable, "-m", "ivory", "run", "b28"],
         cwd=workdir,
