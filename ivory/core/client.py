@@ -158,19 +158,15 @@ class Client(Base):
         """
         from ivory.config.check import builds_objects, check_members
         from ivory.config.form import constructor_key
-        from ivory.config.paths import format_path
-        from ivory.config.schema import no_value
 
         nested = {key: value for key, value in self.tuner.items() if builds_objects(value)}
         if not nested or constructor_key(self.tuner) is not None:
             return
         _, found = check_members(nested, self.registry)
         sources, prefix = self._tuner_sources
-        issues = []
-        for issue in found:
-            path = (*prefix, *issue.path)
-            shown = () if issue.value is no_value() else (issue.value,)
-            issues.append(ConfigIssue(format_path(path), issue.message, sources.find(path), *shown))
+        issues = [
+            _located(sources, (*prefix, *issue.path), issue.message, issue.value) for issue in found
+        ]
         if issues:
             raise ConfigError(issues)
 
@@ -621,20 +617,25 @@ def _check_tuner(
     """
     from ivory.config.check import builds_objects
     from ivory.config.form import constructor_key
-    from ivory.config.paths import format_path
-    from ivory.config.schema import no_value, validate_kwargs
+    from ivory.config.schema import validate_kwargs
     from ivory.tuning.tuner import Tuner
 
     if constructor_key(tuner) is not None:
         return []
     deferred = {key for key, value in tuner.items() if builds_objects(value)}
     result = validate_kwargs(Tuner, tuner, deferred)
-    issues = []
-    for loc, message, value in result.issues:
-        path = (*prefix, *loc)
-        shown = () if value is no_value() else (value,)
-        issues.append(ConfigIssue(format_path(path), message, sources.find(path), *shown))
-    return issues
+    return [
+        _located(sources, (*prefix, *loc), message, value) for loc, message, value in result.issues
+    ]
+
+
+def _located(sources: SourceMap, path: tuple[Any, ...], message: str, value: Any) -> ConfigIssue:
+    """An issue of client.yaml at `path`, with its line, and its value unless it has none."""
+    from ivory.config.paths import format_path
+    from ivory.config.schema import no_value
+
+    shown = () if value is no_value() else (value,)
+    return ConfigIssue(format_path(path), message, sources.find(path), *shown)
 
 
 def _local_modules(root: Path) -> list[str]:

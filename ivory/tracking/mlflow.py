@@ -360,7 +360,7 @@ class MlflowTracker:
         Two paths whose keys collide, or a key that is too long; an overlong value is only cut
         when it is logged.
         """
-        return list(key_problems(dict(params), prefix=prefix))
+        return key_problems(dict(params), prefix=prefix)
 
     def log_params(self, run_id: str, params: Mapping[str, Any], prefix: str = "") -> None:
         """Log a parameter tree to a run, flattened by the same rule as at creation.
